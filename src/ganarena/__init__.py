@@ -1,0 +1,1 @@
+"""gan-arena: GAN losses as strategy objects, trained by one LightningModule."""
