@@ -1,0 +1,50 @@
+"""Hydra-side helpers: resolvers the configs use, and a one-line check of group choices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from ganarena.distributed import register_strategies, select_strategy
+from ganarena.errors import GanArenaError
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+
+def register_resolvers() -> None:
+    """`${gan_strategy:devices,num_nodes}` picks one-process or GAN-DDP training."""
+    register_strategies()
+    if not OmegaConf.has_resolver("gan_strategy"):
+        OmegaConf.register_new_resolver("gan_strategy", select_strategy)
+
+
+def group_options(config_dir: Path, group: str) -> list[str]:
+    return sorted(path.stem for path in (config_dir / group).glob("*.yaml"))
+
+
+def check_group_choices(overrides: Sequence[str], config_dir: Path = CONFIG_DIR) -> None:
+    """Fail with one line when a command-line override names an option a group lacks.
+
+    Hydra's own message spans a dozen lines and a search path; this names the group, the
+    bad choice and every valid one. Sweeps (`loss=a,b`) are checked choice by choice.
+    """
+    for override in overrides:
+        key, sep, value = override.partition("=")
+        key = key.lstrip("+~").removeprefix("override ").strip()
+        if not sep or "." in key or key.startswith("hydra") or not (config_dir / key).is_dir():
+            continue
+        options = group_options(config_dir, key)
+        for choice in _sweep_choices(value):
+            if choice not in options and choice != "null":
+                raise GanArenaError(
+                    f"unknown {key} '{choice}': choose one of {', '.join(options)} ({key}=NAME)"
+                )
+
+
+def _sweep_choices(value: str) -> list[str]:
+    value = value.strip()
+    if value.startswith(("choice(", "range(", "glob(", "[", "${")):
+        return []  # sweep functions and interpolations: leave them to Hydra
+    return [choice.strip().strip("'\"") for choice in value.split(",") if choice.strip()]
