@@ -79,5 +79,5 @@ def test_finite_at_extreme_scores(loss_cls) -> None:
 
 
 def test_n_critic_must_be_positive() -> None:
-    with pytest.raises(GanArenaError, match="loss.n_critic must be at least 1"):
+    with pytest.raises(GanArenaError, match=r"loss.n_critic must be at least 1"):
         NonSaturating(n_critic=0)

@@ -8,7 +8,8 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
-from hydra.utils import instantiate
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate as hydra_instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ganarena.data.base import GANDataModule
@@ -16,6 +17,20 @@ from ganarena.errors import GanArenaError
 from ganarena.gan_module import GANModule
 
 log = logging.getLogger(__name__)
+
+
+def instantiate(config: Any, **kwargs: Any) -> Any:
+    """Hydra's instantiate, letting a constructor's GanArenaError through as itself.
+
+    Hydra wraps every constructor error in an InstantiationException with a long message;
+    a user-fixable error must stay one line.
+    """
+    try:
+        return hydra_instantiate(config, **kwargs)
+    except InstantiationException as error:
+        if isinstance(error.__cause__, GanArenaError):
+            raise error.__cause__ from None
+        raise
 
 
 def build_module(cfg: DictConfig, datamodule: GANDataModule) -> GANModule:

@@ -1,0 +1,133 @@
+"""The contract every data module follows, so networks, losses and metrics never special-case data.
+
+The networks are built from `sample_shape` and `num_classes` before the Trainer exists, so both
+are known right after `__init__`. Each training step runs `batches_per_step` discriminator steps
+on their own real batches, so one loader batch holds all of them and the LightningModule splits it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import torch
+from lightning.pytorch import LightningDataModule
+from torch.utils.data import DataLoader, Dataset
+
+from ganarena.data.image_files import stack_samples
+from ganarena.data.in_memory import InMemoryDataset, collate_prebatched
+from ganarena.errors import GanArenaError
+
+REAL_SAMPLES_SEED = 0  # fixed so metrics and plots compare against the same real samples
+
+
+def require_positive_int(value: object, key: str) -> int:
+    """Reject a bad option at construction, naming the config key, instead of deep inside a run."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise GanArenaError(f"{key} must be a positive integer, got {value!r}: set {key}=<n >= 1>")
+    return value
+
+
+def require_positive_float(value: object, key: str) -> float:
+    """Same as `require_positive_int` for scales such as a radius or a standard deviation."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise GanArenaError(f"{key} must be a positive number, got {value!r}: set {key}=<x > 0>")
+    return float(value)
+
+
+def path_fingerprint(path: Path) -> str:
+    """8 hex digits of the absolute path, so two folders both called `images` get distinct names."""
+    return hashlib.sha1(str(path.resolve()).encode(), usedforsecurity=False).hexdigest()[:8]
+
+
+class GANDataModule(LightningDataModule, ABC):
+    """Real data as `(samples, labels)` batches: images scaled to [-1, 1], labels int64 or -1."""
+
+    def __init__(self, batch_size: int = 64, batches_per_step: int = 1, num_workers: int = 0):
+        super().__init__()
+        self.batch_size = require_positive_int(batch_size, "data.batch_size")
+        self.batches_per_step = require_positive_int(batches_per_step, "data.batches_per_step")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+            raise GanArenaError(
+                f"data.num_workers must be >= 0, got {num_workers!r}: set data.num_workers=0"
+            )
+        self.num_workers = num_workers
+        self.train_dataset: Dataset | None = None
+
+    @property
+    @abstractmethod
+    def sample_shape(self) -> tuple[int, ...]:
+        """Shape of one sample: (C, H, W) for images, (2,) for points."""
+
+    @property
+    @abstractmethod
+    def num_classes(self) -> int | None:
+        """Number of label values, or None when the data has no labels."""
+
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """Short stable identifier of the data (cache key for real-data statistics)."""
+
+    @abstractmethod
+    def build_train_dataset(self) -> Dataset:
+        """Load or generate the training data; called once by `setup`."""
+
+    @property
+    def samples_per_step(self) -> int:
+        """Real samples one training step consumes: one batch per discriminator step."""
+        return self.batch_size * self.batches_per_step
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_dataset is not None:
+            return
+        dataset = self.build_train_dataset()
+        self._require_enough_samples(len(dataset))
+        self.train_dataset = dataset
+
+    def train_dataloader(self) -> DataLoader:
+        dataset = self._ready_dataset()
+        in_memory = isinstance(dataset, InMemoryDataset)
+        return DataLoader(
+            dataset,
+            batch_size=self.samples_per_step,
+            shuffle=True,
+            drop_last=True,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            collate_fn=collate_prebatched if in_memory else stack_samples,
+            # Pinning only pays off when a worker-side thread overlaps it with the training step.
+            pin_memory=self.num_workers > 0 and torch.cuda.is_available(),
+        )
+
+    def real_samples(self, n: int) -> torch.Tensor:
+        """The first `n` of a fixed permutation: the same real samples for every call and run."""
+        dataset = self._ready_dataset()
+        size = len(dataset)
+        if n > size:
+            raise GanArenaError(
+                f"asked for {n} real samples but {self.name} has only {size}:"
+                f" request at most {size}"
+            )
+        generator = torch.Generator().manual_seed(REAL_SAMPLES_SEED)
+        indices = torch.randperm(size, generator=generator)[:n].tolist()
+        if isinstance(dataset, InMemoryDataset):
+            return dataset.__getitems__(indices)[0]
+        return torch.stack([dataset[index][0] for index in indices])
+
+    def _ready_dataset(self) -> Dataset:
+        """Set up on demand so `real_samples` also works outside a Trainer (one process)."""
+        if self.train_dataset is None:
+            self.prepare_data()
+            self.setup("fit")
+        assert self.train_dataset is not None
+        return self.train_dataset
+
+    def _require_enough_samples(self, size: int) -> None:
+        if size < self.samples_per_step:
+            raise GanArenaError(
+                f"data.batch_size={self.batch_size} x data.batches_per_step={self.batches_per_step}"
+                f" needs {self.samples_per_step} samples per step but {self.name} has only {size}:"
+                " lower data.batch_size"
+            )

@@ -1,0 +1,70 @@
+"""Shared fixtures: real Hydra composition of the project's configs, into a temporary run dir."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from ganarena.config import CONFIG_DIR, register_resolvers
+
+REPO_ROOT = CONFIG_DIR.parent
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+
+#: Overrides that keep in-process training runs short and quiet.
+FAST = [
+    "logger=csv",
+    "trainer.max_epochs=1",
+    "+trainer.limit_train_batches=4",
+    "trainer.log_every_n_steps=1",
+    "trainer.enable_model_summary=false",
+    "trainer.accelerator=cpu",
+    "~callbacks.rich_progress_bar",
+    "+trainer.enable_progress_bar=false",
+]
+
+Compose = Callable[..., DictConfig]
+
+
+def compose_train_config(output_dir: Path, overrides: list[str]) -> DictConfig:
+    """Compose `configs/train.yaml` as `src/train.py` would, with its outputs in `output_dir`."""
+    register_resolvers()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.paths.root_dir = str(REPO_ROOT)
+        cfg.paths.output_dir = str(output_dir)
+        cfg.paths.data_dir = str(output_dir / "data")
+        cfg.hydra.runtime.output_dir = str(output_dir)
+        cfg.hydra.job.num = 0
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+@pytest.fixture
+def compose_config(tmp_path: Path) -> Compose:
+    def _compose(*overrides: str, output_dir: Path | None = None) -> DictConfig:
+        return compose_train_config(output_dir or tmp_path / "run", list(overrides))
+
+    yield _compose
+    GlobalHydra.instance().clear()
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No name resolves, as on a machine without network (and no test ever downloads)."""
+
+    def no_network(*args: object, **kwargs: object):
+        raise socket.gaierror(socket.EAI_NONAME, "offline (test)")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)

@@ -1,0 +1,96 @@
+"""Every option of every config group composes, resolves and instantiates; bad choices fail."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from ganarena.config import CONFIG_DIR, check_group_choices, group_options, select_strategy
+from ganarena.errors import GanArenaError
+from ganarena.losses import GANLoss
+
+from .conftest import REPO_ROOT
+
+GROUPS = ["loss", "model", "data", "trainer", "logger", "callbacks", "debug", "experiment"]
+OPTIONS = [(group, option) for group in GROUPS for option in group_options(CONFIG_DIR, group)]
+
+
+@pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
+def test_every_group_option_composes_and_resolves(compose_config, group, option) -> None:
+    cfg = compose_config(f"{group}={option}")
+    container = OmegaConf.to_container(cfg, resolve=True)
+    assert container["hydra"]["runtime"]["choices"][group] == option
+
+
+@pytest.mark.parametrize("option", group_options(CONFIG_DIR, "loss"))
+def test_every_loss_instantiates_with_its_optimizers(compose_config, option) -> None:
+    cfg = compose_config(f"loss={option}")
+    assert isinstance(instantiate(cfg.loss), GANLoss)
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    for network in ("generator", "discriminator"):
+        optimizer = instantiate(cfg.optimizer[network], _convert_="all")([parameter])
+        assert optimizer.param_groups[0]["lr"] == cfg.optimizer[network].lr
+
+
+def test_two_dimensional_data_switches_to_mlp_networks(compose_config) -> None:
+    for data in ("ring", "grid"):
+        cfg = compose_config(f"data={data}")
+        assert cfg.model.generator._target_ == "ganarena.networks.MLPGenerator"
+    assert compose_config().model.generator._target_ == "ganarena.networks.DCGANGenerator"
+
+
+def test_batches_per_step_follows_n_critic(compose_config) -> None:
+    assert compose_config("loss.n_critic=5").data.batches_per_step == 5
+
+
+def test_strategy_is_single_process_for_one_device_and_gan_ddp_for_more(compose_config) -> None:
+    assert compose_config().trainer.strategy == "auto"
+    assert compose_config("trainer.devices=2").trainer.strategy == "gan_ddp"
+    assert compose_config("trainer.num_nodes=2").trainer.strategy == "gan_ddp"
+    assert select_strategy([0, 1]) == "gan_ddp"
+    assert select_strategy("1") == "auto"
+
+
+def test_runs_go_under_logs_train_runs(compose_config) -> None:
+    hydra_cfg = compose_config().hydra
+    assert "/logs/train/runs/" in hydra_cfg.run.dir
+    assert "/logs/train/multiruns/" in hydra_cfg.sweep.dir
+
+
+def test_unknown_group_option_lists_the_options() -> None:
+    with pytest.raises(GanArenaError) as error:
+        check_group_choices(["loss=nope"])
+    message = str(error.value)
+    assert message.startswith("unknown loss 'nope': choose one of ")
+    assert "minimax" in message and "nonsaturating" in message
+    assert "\n" not in message
+
+
+def test_group_check_covers_sweeps_and_ignores_keys() -> None:
+    check_group_choices(["loss=minimax,nonsaturating", "loss.n_critic=3", "seed=1,2", "+x=1"])
+    with pytest.raises(GanArenaError, match="unknown data 'mnsit'"):
+        check_group_choices(["data=digits,mnsit"])
+    with pytest.raises(GanArenaError, match="unknown trainer 'tpu'"):
+        check_group_choices(["trainer=tpu"])
+
+
+def test_train_script_rejects_unknown_loss_in_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "src/train.py", "loss=nope"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        "error: unknown loss 'nope': choose one of "
+        + ", ".join(group_options(CONFIG_DIR, "loss"))
+        + " (loss=NAME)"
+    ]

@@ -1,0 +1,115 @@
+"""Short real training runs: a real Trainer, real Hydra composition, real outputs on disk."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ganarena.errors import GanArenaError
+from ganarena.training import train
+
+from .conftest import FAST
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, str]]:
+    with open(run_dir / "csv" / "metrics.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_default_run_writes_checkpoint_samples_and_metrics(compose_config, tmp_path) -> None:
+    run = tmp_path / "run"
+    train(compose_config(*FAST, "callbacks.samples.every_n_steps=2", output_dir=run))
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    grids = sorted((run / "samples").glob("step_*.png"))
+    assert [p.name for p in grids] == ["step_0000002.png", "step_0000004.png"]
+    assert Image.open(grids[-1]).size[0] >= 256  # 8x8 digits are enlarged to be seen
+    rows = read_metrics(run)
+    assert len(rows) == 4
+    assert all(np.isfinite(float(row["train/loss_d"])) for row in rows)
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    assert checkpoint["global_step"] == 8  # 4 training steps x (1 D step + 1 G step)
+    assert checkpoint["run_config"]["loss"]["_target_"] == "ganarena.losses.NonSaturating"
+
+
+@pytest.mark.parametrize("loss", ["minimax", "nonsaturating"])
+@pytest.mark.parametrize("data", ["digits", "ring", "grid"])
+def test_every_loss_trains_on_every_bundled_data_set(compose_config, tmp_path, loss, data) -> None:
+    run = tmp_path / "run"
+    train(compose_config(*FAST, f"loss={loss}", f"data={data}", output_dir=run))
+    assert len(read_metrics(run)) == 4
+    assert list((run / "samples").glob("*.png"))
+
+
+def test_two_dimensional_data_writes_a_scatter_plot(compose_config, tmp_path) -> None:
+    run = tmp_path / "run"
+    train(compose_config(*FAST, "data=ring", output_dir=run))
+    image = np.asarray(Image.open(next((run / "samples").glob("*.png"))).convert("RGB"))
+    red = (image[..., 0] > 180) & (image[..., 1] < 120) & (image[..., 2] < 120)
+    assert red.sum() > 50  # generated points are drawn in red over the grey real ones
+
+
+def test_n_critic_steps_use_their_own_real_batches(compose_config, tmp_path) -> None:
+    run = tmp_path / "run"
+    cfg = compose_config(*FAST, "loss.n_critic=3", "data.batch_size=16", output_dir=run)
+    train(cfg)
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    assert checkpoint["global_step"] == 4 * (3 + 1)
+    assert cfg.data.batches_per_step == 3
+
+
+def test_resume_from_last_checkpoint_continues_at_the_right_step(compose_config, tmp_path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    train(compose_config(*FAST, output_dir=first))
+    last = first / "checkpoints" / "last.ckpt"
+    train(compose_config(*FAST, "trainer.max_epochs=2", f"ckpt_path={last}", output_dir=second))
+    steps = [int(row["step"]) for row in read_metrics(second)]
+    assert steps == [4, 5, 6, 7]  # only the second epoch ran
+    resumed = torch.load(second / "checkpoints" / "last.ckpt", weights_only=False)
+    assert resumed["global_step"] == 16
+
+
+def test_missing_checkpoint_names_the_fix(compose_config) -> None:
+    with pytest.raises(GanArenaError, match="ckpt_path '/nowhere.ckpt' is not a file"):
+        train(compose_config(*FAST, "ckpt_path=/nowhere.ckpt"))
+
+
+def test_image_size_the_network_cannot_make_names_the_fix(compose_config) -> None:
+    with pytest.raises(GanArenaError, match=r"set data.image_size=32"):
+        train(compose_config(*FAST, "data.image_size=30"))
+
+
+def test_point_data_with_convolutional_networks_names_model_mlp(compose_config) -> None:
+    with pytest.raises(GanArenaError, match="use model=mlp"):
+        train(compose_config(*FAST, "data=ring", "model=dcgan"))
+
+
+def test_missing_image_folder_names_the_data_path(compose_config, tmp_path) -> None:
+    with pytest.raises(GanArenaError, match="set data.path="):
+        train(compose_config(*FAST, "data=image_folder", f"data.path={tmp_path}/missing"))
+
+
+def test_offline_torchvision_data_says_where_to_put_the_files(compose_config, offline) -> None:
+    with pytest.raises(GanArenaError, match="MNIST/raw") as error:
+        train(compose_config(*FAST, "data=mnist"))
+    assert "\n" not in str(error.value)
+
+
+def test_nan_loss_stops_with_one_line_and_keeps_the_checkpoint(compose_config, tmp_path) -> None:
+    run = tmp_path / "run"
+    train(compose_config(*FAST, output_dir=run))
+    before = (run / "checkpoints" / "last.ckpt").read_bytes()
+    cfg = compose_config(
+        *FAST,
+        "callbacks.nan_guard.every_n_steps=1",
+        "optimizer.discriminator.lr=1e38",  # one step and D's scores overflow
+        output_dir=run,
+    )
+    with pytest.raises(GanArenaError, match=r"train/loss_(d|g) is (nan|inf|-inf) at training step 1") as error:
+        train(cfg)
+    assert "\n" not in str(error.value)
+    assert (run / "checkpoints" / "last.ckpt").read_bytes() == before
