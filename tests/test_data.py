@@ -6,7 +6,6 @@ import gzip
 import inspect
 import math
 import pickle
-import socket
 import struct
 from pathlib import Path
 
