@@ -90,8 +90,10 @@ def main() -> None:
     args = parser.parse_args()
     datamodule = DigitsDataModule(batch_size=64)
     datamodule.setup("fit")
-    print(f"machine: {platform.processor() or platform.machine()}, torch threads "
-          f"{torch.get_num_threads()}, torch {torch.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, torch threads "
+        f"{torch.get_num_threads()}, torch {torch.__version__}"
+    )
     hand_written(datamodule, 200)  # warm-up
     hand = min(hand_written(datamodule, args.steps) for _ in range(args.repeats))
     arena = min(with_lightning(datamodule, args.steps) for _ in range(args.repeats))

@@ -66,12 +66,24 @@ def hydra_child_command(local_rank: int) -> tuple[list[str], str]:
     return command, get_original_cwd()
 
 
+#: What the launcher writes into the environment of the process that starts the others.
+LAUNCH_VARIABLES = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
+
+
 class _HydraJobLauncher(_SubprocessScriptLauncher):
-    """Lightning's script launcher, with children started from the Hydra job's overrides."""
+    """Lightning's script launcher, with children started from the Hydra job's overrides.
+
+    It also puts the launching process's environment back at teardown: a leftover
+    LOCAL_RANK would make the next job of a sweep believe its processes were started
+    externally, and never start them.
+    """
+
+    _saved_environment: dict[str, str | None] | None = None
 
     def _call_children_scripts(self) -> None:
         from hydra.core.hydra_config import HydraConfig
 
+        self._saved_environment = {name: os.environ.get(name) for name in LAUNCH_VARIABLES}
         if not HydraConfig.initialized():
             super()._call_children_scripts()
             return
@@ -87,6 +99,14 @@ class _HydraJobLauncher(_SubprocessScriptLauncher):
             env["LOCAL_RANK"] = f"{local_rank}"
             command, cwd = hydra_child_command(local_rank)
             self.procs.append(subprocess.Popen(command, env=env, cwd=cwd))
+
+    def restore_environment(self) -> None:
+        for name, value in (self._saved_environment or {}).items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environment = None
 
 
 class GANDDPStrategy(DDPStrategy):
@@ -107,6 +127,14 @@ class GANDDPStrategy(DDPStrategy):
         broadcast_module_state(self.model)
         seed = int(os.environ.get("PL_GLOBAL_SEED", torch.initial_seed() % 2**31))
         torch.manual_seed(seed + self.global_rank)
+
+    def teardown(self) -> None:
+        """Leave no process group or launch variables behind for the next job of a sweep."""
+        super().teardown()
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+        if isinstance(self._launcher, _HydraJobLauncher):
+            self._launcher.restore_environment()
 
     def optimizer_step(
         self,

@@ -1,0 +1,108 @@
+"""Data parallelism: gradient averaging across real gloo processes, and two-process training."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from ganarena.distributed import average_gradients, broadcast_module_state, hydra_child_command
+
+from .conftest import REPO_ROOT
+
+
+def _average_on_rank(rank: int, world_size: int, port: int, results: dict) -> None:
+    dist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size
+    )
+    try:
+        torch.manual_seed(rank)  # every rank starts from different weights ...
+        layer = torch.nn.Linear(3, 2)
+        broadcast_module_state(layer)  # ... until rank 0's are broadcast
+        layer.weight.grad = torch.full_like(layer.weight, float(rank + 1))
+        layer.bias.grad = None  # a parameter without a gradient is skipped
+        average_gradients(list(layer.parameters()))
+        results[rank] = (layer.weight.detach().clone(), layer.weight.grad.clone(), layer.bias.grad)
+    finally:
+        dist.destroy_process_group()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_gradients_are_averaged_and_weights_broadcast_across_two_processes() -> None:
+    results = mp.Manager().dict()
+    mp.spawn(_average_on_rank, args=(2, free_port(), results), nprocs=2, join=True)
+    (weight0, grad0, bias0), (weight1, grad1, bias1) = results[0], results[1]
+    assert torch.equal(weight0, weight1)
+    assert torch.equal(grad0, torch.full_like(grad0, 1.5))  # mean of 1 and 2
+    assert torch.equal(grad1, grad0)
+    assert bias0 is None and bias1 is None
+
+
+def test_child_command_is_rebuilt_from_the_job_overrides(compose_config, tmp_path) -> None:
+    compose_config("loss=minimax", "trainer.devices=2", output_dir=tmp_path / "job")
+    command, _ = hydra_child_command(local_rank=1)
+    assert command[2:4] == ["loss=minimax", "trainer.devices=2"]
+    assert f'hydra.run.dir="{tmp_path / "job"}"' in command
+    assert "-m" not in command and "--multirun" not in command
+
+
+def run_train(*overrides: str, timeout: int = 240) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(
+        [sys.executable, "src/train.py", *overrides],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+QUIET = ["logger=csv", "~callbacks.rich_progress_bar", "+trainer.enable_progress_bar=false"]
+
+
+@pytest.mark.slow
+def test_two_cpu_processes_train_with_identical_parameters(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    result = run_train("trainer.devices=2", "trainer.max_epochs=2", *QUIET, f"hydra.run.dir={run}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    output = result.stdout + result.stderr
+    assert "GLOBAL_RANK: 1, MEMBER: 2/2" in output
+    assert output.count("parameters identical on 2 ranks") == 2  # checked after each epoch
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    # 1,797 digits, 64 per rank per step: 14 training steps per epoch on each of 2 ranks.
+    assert checkpoint["global_step"] == 2 * 14 * 2
+
+
+@pytest.mark.slow
+def test_a_sweep_under_ddp_runs_each_job_once(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    result = run_train(
+        "-m",
+        "trainer.devices=2",
+        "trainer.max_epochs=1",
+        "loss=minimax,nonsaturating",
+        *QUIET,
+        f"hydra.sweep.dir={sweep}",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(re.findall(r"#\d+ : ", result.stdout + result.stderr)) == 2
+    assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1"]
+    for job, loss in (("0", "Minimax"), ("1", "NonSaturating")):
+        checkpoint = torch.load(sweep / job / "checkpoints" / "last.ckpt", weights_only=False)
+        assert checkpoint["run_config"]["loss"]["_target_"] == f"ganarena.losses.{loss}"
+        assert checkpoint["global_step"] == 14 * 2
