@@ -194,14 +194,14 @@ def test_gradient_flows_from_the_score_to_every_generator_parameter(
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
 
 
-def test_labels_are_accepted_and_ignored_for_now() -> None:
+def test_unconditional_networks_ignore_labels() -> None:
     generator = DCGANGenerator((1, 8, 8), num_classes=10).eval()
     discriminator = DCGANDiscriminator((1, 8, 8), num_classes=10).eval()
     z, labels = torch.randn(BATCH, generator.latent_dim), torch.arange(BATCH)
     images = generator(z, labels)
     assert torch.equal(images, generator(z))
     assert torch.equal(discriminator(images, labels), discriminator(images))
-    assert generator.num_classes == discriminator.num_classes == 10
+    assert generator.num_classes is None and discriminator.num_classes is None
 
 
 def test_dcgan_init_draws_weights_with_std_002() -> None:

@@ -18,6 +18,7 @@ from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
+from ganarena.conditioning import Conditioning, check_label_range
 from ganarena.losses import GANLoss
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
@@ -45,12 +46,14 @@ class GANModule(pl.LightningModule):
         loss: GANLoss,
         generator_optimizer: OptimizerFactory,
         discriminator_optimizer: OptimizerFactory,
+        conditioning: Conditioning | None = None,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
         self.generator = generator
         self.discriminator = discriminator
         self.loss = loss
+        self.conditioning = conditioning or Conditioning("none")
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
         self.last_step: StepRecord | None = None
@@ -62,13 +65,32 @@ class GANModule(pl.LightningModule):
     def latent_dim(self) -> int:
         return self.generator.latent_dim
 
+    @property
+    def num_classes(self) -> int | None:
+        """Classes the generator is conditioned on; None when unconditional."""
+        return self.conditioning.num_classes
+
     def sample_noise(self, num_samples: int) -> Tensor:
         return torch.randn(num_samples, self.latent_dim, device=self.device)
 
+    def sample_labels(self, num_samples: int) -> Tensor | None:
+        """Uniform class labels when conditional, else None."""
+        return self.conditioning.random_labels(num_samples, self.device)
+
     @torch.no_grad()
-    def generate(self, noise: Tensor) -> Tensor:
-        """Samples for a given noise batch (plots and metrics); no gradients."""
-        return self.generator(noise.to(self.device))
+    def generate(self, noise: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Samples for a given noise batch (and labels, when conditional); no gradients."""
+        if labels is not None:
+            labels = labels.to(self.device)
+        return self.generator(noise.to(self.device), labels)
+
+    def setup(self, stage: str) -> None:
+        """Check the data's labels once, before training, when the networks use them."""
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        dataset = getattr(datamodule, "train_dataset", None)
+        labels = getattr(dataset, "labels", None)
+        if self.conditioning.uses_labels and isinstance(labels, Tensor):
+            check_label_range(labels, self.conditioning.num_classes)
 
     def configure_optimizers(self) -> list[Optimizer]:
         return [
@@ -77,15 +99,18 @@ class GANModule(pl.LightningModule):
         ]
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        samples, _labels = batch
+        samples, labels = batch
         generator_opt, discriminator_opt = self.optimizers()
         real_batches = samples.chunk(self.loss.n_critic)
-        for real in real_batches:
+        label_batches = labels.chunk(self.loss.n_critic)
+        for real, real_labels in zip(real_batches, label_batches, strict=True):
             real_scores, fake_scores, loss_d, penalty = self._discriminator_step(
-                discriminator_opt, real
+                discriminator_opt, real, self.conditioning.real_labels(real_labels)
             )
-        last_real = real_batches[-1]
-        generator_fake_scores, loss_g = self._generator_step(generator_opt, last_real)
+        last_labels = self.conditioning.real_labels(label_batches[-1])
+        generator_fake_scores, loss_g = self._generator_step(
+            generator_opt, real_batches[-1], last_labels
+        )
         self.last_step = StepRecord(
             real_scores=real_scores,
             fake_scores=fake_scores,
@@ -96,17 +121,34 @@ class GANModule(pl.LightningModule):
         )
         self._log_step(loss_d, loss_g, penalty)
 
+    def _discriminate(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """D's scores, and its class logits when it has an auxiliary classifier (AC-GAN)."""
+        if self.conditioning.auxiliary_classifier:
+            return self.discriminator.score_and_classify(x, labels)
+        return self.discriminator(x, labels), None
+
+    def _critic(self, labels: Tensor | None) -> Callable[[Tensor], Tensor]:
+        """D as a function of its input alone, for penalties that differentiate through it."""
+        if labels is None:
+            return self.discriminator
+        return lambda x: self.discriminator(x, labels)
+
     def _discriminator_step(
-        self, optimizer: LightningOptimizer, real: Tensor
+        self, optimizer: LightningOptimizer, real: Tensor, labels: Tensor | None
     ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
         with self.toggled_optimizer(optimizer):
             with torch.no_grad():
-                fake = self.generator(self.sample_noise(real.shape[0]))
-            real_scores = self.discriminator(real)
-            fake_scores = self.discriminator(fake)
+                # Fakes take the real batch's labels, so penalties on mixtures of the two
+                # (gradient penalty interpolates) see one consistent label per sample.
+                fake = self.generator(self.sample_noise(real.shape[0]), labels)
+            real_scores, real_logits = self._discriminate(real, labels)
+            fake_scores, fake_logits = self._discriminate(fake, labels)
             loss = self.loss.discriminator_loss(real_scores, fake_scores)
-            penalty = self.loss.penalty(self.discriminator, real, fake)
+            penalty = self.loss.penalty(self._critic(labels), real, fake)
             total = loss if penalty is None else loss + penalty
+            if real_logits is not None:
+                total = total + self.conditioning.classification_loss(real_logits, labels)
+                total = total + self.conditioning.classification_loss(fake_logits, labels)
             optimizer.zero_grad(set_to_none=True)
             self.manual_backward(total)
             optimizer.step()
@@ -116,16 +158,24 @@ class GANModule(pl.LightningModule):
         detached_penalty = None if penalty is None else penalty.detach()
         return real_scores, fake_scores, loss.detach(), detached_penalty
 
-    def _generator_step(self, optimizer: LightningOptimizer, real: Tensor) -> tuple[Tensor, Tensor]:
+    def _generator_step(
+        self, optimizer: LightningOptimizer, real: Tensor, real_labels: Tensor | None
+    ) -> tuple[Tensor, Tensor]:
         with self.toggled_optimizer(optimizer):
-            fake_scores = self.discriminator(self.generator(self.sample_noise(real.shape[0])))
+            count = real.shape[0]
+            fake_labels = self.sample_labels(count)
+            fake = self.generator(self.sample_noise(count), fake_labels)
+            fake_scores, fake_logits = self._discriminate(fake, fake_labels)
             real_scores = None
             if self.loss.generator_needs_real_scores:
                 with torch.no_grad():
-                    real_scores = self.discriminator(real)
+                    real_scores = self.discriminator(real, real_labels)
             loss = self.loss.generator_loss(fake_scores, real_scores)
+            total = loss
+            if fake_logits is not None:
+                total = loss + self.conditioning.classification_loss(fake_logits, fake_labels)
             optimizer.zero_grad(set_to_none=True)
-            self.manual_backward(loss)
+            self.manual_backward(total)
             optimizer.step()
         return fake_scores.detach(), loss.detach()
 

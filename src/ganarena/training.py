@@ -12,11 +12,14 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate as hydra_instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ganarena.conditioning import Conditioning
 from ganarena.data.base import GANDataModule
 from ganarena.errors import GanArenaError
 from ganarena.gan_module import GANModule
 
 log = logging.getLogger(__name__)
+
+NONE = "ganarena.conditioning.Conditioning"
 
 
 def instantiate(config: Any, **kwargs: Any) -> Any:
@@ -36,14 +39,22 @@ def instantiate(config: Any, **kwargs: Any) -> Any:
 def build_module(cfg: DictConfig, datamodule: GANDataModule) -> GANModule:
     """The GAN, with networks shaped by the data and optimizers from the loss preset."""
     shape = datamodule.sample_shape
-    generator = instantiate(cfg.model.generator, data_shape=shape)
-    discriminator = instantiate(cfg.model.discriminator, data_shape=shape)
+    conditioning: Conditioning = instantiate(cfg.get("conditioning") or {"_target_": NONE})
+    conditioning.bind(datamodule.num_classes)
+    network_options = {
+        "data_shape": shape,
+        "num_classes": conditioning.num_classes,
+        "conditioning": conditioning.method,
+    }
+    generator = instantiate(cfg.model.generator, **network_options)
+    discriminator = instantiate(cfg.model.discriminator, **network_options)
     module = GANModule(
         generator=generator,
         discriminator=discriminator,
         loss=instantiate(cfg.loss),
         generator_optimizer=instantiate(cfg.optimizer.generator, _convert_="all"),
         discriminator_optimizer=instantiate(cfg.optimizer.discriminator, _convert_="all"),
+        conditioning=conditioning,
     )
     module.run_config = OmegaConf.to_container(cfg, resolve=True)
     return module

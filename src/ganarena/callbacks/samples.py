@@ -13,11 +13,15 @@ from PIL import Image
 from ganarena.callbacks.schedule import training_steps
 from ganarena.visualize import save_image_grid, save_scatter
 
+#: A conditional grid shows at most this many classes, one row each.
+MAX_CLASS_ROWS = 20
+
 
 class SampleWriter(pl.Callback):
     """Every `every_n_steps` training steps and at the end of fit, write a PNG of samples.
 
-    Images become a grid; 2-D points become a scatter over the real data. The noise is fixed
+    Images become a grid (for a conditional GAN, one row per class, each row over the same
+    noise); 2-D points become a scatter over the real data. The noise is fixed
     (seeded) so that successive pictures show the same latent points moving. PNGs go to
     `dirpath` and to the W&B and TensorBoard loggers when they are in use.
     """
@@ -49,24 +53,40 @@ class SampleWriter(pl.Callback):
         if not trainer.is_global_zero or step == self._last_written:
             return
         self._last_written = step
-        shape = trainer.datamodule.sample_shape
-        count = self.num_samples if len(shape) == 3 else self.num_points
-        noise = torch.randn(
-            count, pl_module.latent_dim, generator=torch.Generator().manual_seed(self.seed)
-        )
+        images = len(trainer.datamodule.sample_shape) == 3
+        noise, labels, columns = self._inputs(pl_module, images)
         was_training = pl_module.generator.training
         pl_module.generator.eval()
-        fake = pl_module.generate(noise)
+        fake = pl_module.generate(noise, labels)
         pl_module.generator.train(was_training)
         path = self.dirpath / f"step_{step:07d}.png"
-        if len(shape) == 3:
-            save_image_grid(fake, path, nrow=int(count**0.5))
+        if images:
+            save_image_grid(fake, path, nrow=columns)
         else:
             datamodule = trainer.datamodule
-            real = datamodule.real_samples(min(count, len(datamodule.train_dataset)))
+            real = datamodule.real_samples(min(len(noise), len(datamodule.train_dataset)))
             means = getattr(datamodule, "means", None)
             save_scatter(fake, real, path, means=means, title=f"step {step}")
         self._send_to_loggers(trainer, path, step)
+
+    def _inputs(
+        self, pl_module: pl.LightningModule, images: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None, int]:
+        """Fixed noise; for a conditional image GAN, one row per class over the same noise."""
+        rng = torch.Generator().manual_seed(self.seed)
+        num_classes = pl_module.num_classes
+        if images and num_classes:
+            rows = min(num_classes, MAX_CLASS_ROWS)
+            columns = max(1, self.num_samples // rows)  # num_samples split over the rows
+            noise = torch.randn(columns, pl_module.latent_dim, generator=rng).repeat(rows, 1)
+            labels = torch.arange(rows).repeat_interleave(columns)
+            return noise, labels, columns
+        count = self.num_samples if images else self.num_points
+        noise = torch.randn(count, pl_module.latent_dim, generator=rng)
+        labels = None
+        if num_classes:  # conditional points: classes in turn
+            labels = torch.arange(count) % num_classes
+        return noise, labels, int(count**0.5)
 
     @staticmethod
     def _send_to_loggers(trainer: pl.Trainer, path: Path, step: int) -> None:

@@ -5,8 +5,17 @@ from __future__ import annotations
 from itertools import pairwise
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganarena.networks.conditioning import (
+    LabelHead,
+    check_conditioning,
+    discriminator_label_channels,
+    generator_label_features,
+    generator_norm,
+    join_label,
+)
 from ganarena.networks.dcgan_layout import DCGANLayout, plan_layout
 from ganarena.networks.init import initialize
 from ganarena.networks.normalization import (
@@ -18,7 +27,11 @@ from ganarena.networks.options import require_positive
 
 
 class DCGANGenerator(nn.Module):
-    """z → (widths[-1], b, b) → k transposed-conv up-blocks → tanh image in [-1, 1]."""
+    """z → (widths[-1], b, b) → k transposed-conv up-blocks → tanh image in [-1, 1].
+
+    Conditioning: `concat` and `acgan` append the one-hot label to z; `projection` makes
+    every batch norm conditional on the label.
+    """
 
     def __init__(
         self,
@@ -27,6 +40,7 @@ class DCGANGenerator(nn.Module):
         width: int = 64,
         init: str = "dcgan",
         num_classes: int | None = None,
+        conditioning: str = "none",
     ) -> None:
         super().__init__()
         require_positive("model.generator.latent_dim", latent_dim, 64)
@@ -34,14 +48,27 @@ class DCGANGenerator(nn.Module):
         layout = plan_layout(data_shape, width)
         self.data_shape = tuple(int(d) for d in data_shape)
         self.latent_dim = latent_dim
-        self.num_classes = num_classes  # conditioning will embed labels here; unused for now
-        self.project = _projection(latent_dim, layout)
-        self.upsample = _up_blocks(layout)
+        self.conditioning = check_conditioning(conditioning, num_classes)
+        self.num_classes = num_classes if conditioning != "none" else None
+        self.label_features = generator_label_features(conditioning, num_classes)
+        widths = tuple(reversed(layout.widths))  # coarsest first
+        self.project = _projection(latent_dim + self.label_features, layout)
+        self.norms = nn.ModuleList(generator_norm(conditioning, w, num_classes) for w in widths)
+        self.up = nn.ModuleList(
+            nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False)
+            for in_ch, out_ch in pairwise(widths)
+        )
+        self.to_image = nn.ConvTranspose2d(widths[-1], layout.channels, 4, 2, 1)
         initialize(self, init, "model.generator.init")
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        """Images of shape (N, *data_shape); `labels` are accepted and ignored for now."""
-        return self.upsample(self.project(z))
+        """Images of shape (N, *data_shape); `labels` (N,) are required when conditional."""
+        if self.label_features:
+            z = join_label(z, labels, self.label_features)
+        h = F.relu(self.norms[0](self.project(z), labels))
+        for up, norm in zip(self.up, self.norms[1:], strict=True):
+            h = F.relu(norm(up(h), labels))
+        return torch.tanh(self.to_image(h))
 
 
 class DCGANDiscriminator(nn.Module):
@@ -54,50 +81,55 @@ class DCGANDiscriminator(nn.Module):
         normalization: str = "none",
         init: str = "dcgan",
         num_classes: int | None = None,
+        conditioning: str = "none",
     ) -> None:
         super().__init__()
         require_positive("model.discriminator.width", width, 64)
         layout = plan_layout(data_shape, width)
         self.normalization = check_normalization(normalization)
-        self.num_classes = num_classes  # conditioning will use labels here; unused for now
-        self.features = _down_blocks(layout, normalization)
-        self.score = nn.Linear(layout.widths[-1] * layout.base**2, 1)
+        self.conditioning = check_conditioning(conditioning, num_classes)
+        self.num_classes = num_classes if conditioning != "none" else None
+        self.label_channels = discriminator_label_channels(conditioning, num_classes)
+        self.features = _down_blocks(layout, normalization, self.label_channels)
+        num_features = layout.widths[-1] * layout.base**2
+        self.score = nn.Linear(num_features, 1)
+        self.label_head = LabelHead(conditioning, num_features, num_classes)
         initialize(self, init, "model.discriminator.init")
         if normalization == "spectral":  # after init: it wraps the initialised weights
             apply_spectral_norm(self)
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """Raw scores (logits or critic values, never squashed) of shape (N,)."""
-        return self.score(torch.flatten(self.features(x), 1)).squeeze(1)
+        return self.score_and_features(x, labels)[0]
+
+    def score_and_classify(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Scores and the auxiliary classifier's logits from one pass (conditioning=acgan)."""
+        scores, features = self.score_and_features(x, labels)
+        return scores, self.label_head.class_logits(features)
+
+    def score_and_features(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor]:
+        if self.label_channels:
+            x = join_label(x, labels, self.label_channels)
+        features = torch.flatten(self.features(x), 1)
+        scores = self.score(features).squeeze(1) + self.label_head.project(features, labels)
+        return scores, features
 
 
-def _projection(latent_dim: int, layout: DCGANLayout) -> nn.Sequential:
-    """The paper's first layer: a linear map of z reshaped to the coarsest feature map."""
+def _projection(in_features: int, layout: DCGANLayout) -> nn.Sequential:
+    """The paper's first layer: a linear map of z reshaped to the coarsest feature map.
+
+    Its batch norm and ReLU are applied in `forward`, where the norm can see the labels.
+    """
     channels, base = layout.widths[-1], layout.base
     return nn.Sequential(
-        nn.Linear(latent_dim, channels * base * base, bias=False),
+        nn.Linear(in_features, channels * base * base, bias=False),
         nn.Unflatten(1, (channels, base, base)),
-        nn.BatchNorm2d(channels),
-        nn.ReLU(),
     )
 
 
-def _up_blocks(layout: DCGANLayout) -> nn.Sequential:
-    """Each block doubles the resolution; the last outputs the image channels through tanh."""
-    blocks: list[nn.Module] = []
-    for in_channels, out_channels in pairwise(reversed(layout.widths)):
-        blocks += [
-            nn.ConvTranspose2d(in_channels, out_channels, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(out_channels),
-            nn.ReLU(),
-        ]
-    blocks += [nn.ConvTranspose2d(layout.widths[0], layout.channels, 4, 2, 1), nn.Tanh()]
-    return nn.Sequential(*blocks)
-
-
-def _down_blocks(layout: DCGANLayout, normalization: str) -> nn.Sequential:
+def _down_blocks(layout: DCGANLayout, normalization: str, label_channels: int) -> nn.Sequential:
     """Each block halves the resolution; the first is never normalised, as in the paper."""
-    channel_pairs = pairwise((layout.channels, *layout.widths))
+    channel_pairs = pairwise((layout.channels + label_channels, *layout.widths))
     blocks: list[nn.Module] = []
     for index, (in_channels, out_channels) in enumerate(channel_pairs):
         norm = conv_normalization(normalization, out_channels) if index > 0 else []

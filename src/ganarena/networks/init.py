@@ -23,6 +23,6 @@ def _dcgan_init(module: nn.Module) -> None:
         nn.init.normal_(module.weight, 0.0, DCGAN_STD)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d | nn.BatchNorm1d):
+    elif isinstance(module, nn.BatchNorm2d | nn.BatchNorm1d) and module.affine:
         nn.init.normal_(module.weight, 1.0, DCGAN_STD)
         nn.init.zeros_(module.bias)

@@ -11,6 +11,14 @@ from itertools import pairwise
 import torch
 from torch import Tensor, nn
 
+from ganarena.networks.conditioning import (
+    LabelHead,
+    check_conditioning,
+    discriminator_label_channels,
+    generator_label_features,
+    generator_norm,
+    join_label,
+)
 from ganarena.networks.normalization import (
     apply_spectral_norm,
     check_normalization,
@@ -20,7 +28,11 @@ from ganarena.networks.options import require_positive
 
 
 class MLPGenerator(nn.Module):
-    """z → `depth` ReLU layers → linear output; tanh only for images, as points are unbounded."""
+    """z → `depth` ReLU layers → linear output; tanh only for images, as points are unbounded.
+
+    Conditioning: `concat` and `acgan` append the one-hot label to z; `projection` puts a
+    conditional batch norm after each hidden layer.
+    """
 
     def __init__(
         self,
@@ -29,6 +41,7 @@ class MLPGenerator(nn.Module):
         hidden_dim: int = 256,
         depth: int = 3,
         num_classes: int | None = None,
+        conditioning: str = "none",
     ) -> None:
         super().__init__()
         require_positive("model.generator.latent_dim", latent_dim, 16)
@@ -36,19 +49,28 @@ class MLPGenerator(nn.Module):
         require_positive("model.generator.depth", depth, 3)
         self.data_shape = tuple(int(d) for d in data_shape)
         self.latent_dim = latent_dim
-        self.num_classes = num_classes  # conditioning will embed labels here; unused for now
-        widths = [latent_dim] + [hidden_dim] * depth
-        layers: list[nn.Module] = []
-        for in_features, out_features in pairwise(widths):
-            layers += [nn.Linear(in_features, out_features), nn.ReLU()]
-        layers.append(nn.Linear(hidden_dim, math.prod(self.data_shape)))
-        if len(self.data_shape) == 3:  # images live in [-1, 1]
-            layers.append(nn.Tanh())
-        self.net = nn.Sequential(*layers)
+        self.conditioning = check_conditioning(conditioning, num_classes)
+        self.num_classes = num_classes if conditioning != "none" else None
+        self.label_features = generator_label_features(conditioning, num_classes)
+        widths = [latent_dim + self.label_features] + [hidden_dim] * depth
+        self.hidden = nn.ModuleList(nn.Linear(i, o) for i, o in pairwise(widths))
+        self.norms = nn.ModuleList(
+            generator_norm(conditioning, hidden_dim, num_classes, spatial=False)
+            if conditioning == "projection"
+            else nn.Identity()
+            for _ in range(depth)
+        )
+        self.output = nn.Linear(hidden_dim, math.prod(self.data_shape))
+        self.squash = len(self.data_shape) == 3  # images live in [-1, 1]
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        """Samples of shape (N, *data_shape); `labels` are accepted and ignored for now."""
-        return self.net(z).view(-1, *self.data_shape)
+        """Samples of shape (N, *data_shape); `labels` (N,) are required when conditional."""
+        h = join_label(z, labels, self.label_features) if self.label_features else z
+        for linear, norm in zip(self.hidden, self.norms, strict=True):
+            h = linear(h)
+            h = torch.relu(norm(h, labels) if self.conditioning == "projection" else h)
+        out = self.output(h)
+        return (torch.tanh(out) if self.squash else out).view(-1, *self.data_shape)
 
 
 class MLPDiscriminator(nn.Module):
@@ -61,23 +83,41 @@ class MLPDiscriminator(nn.Module):
         depth: int = 3,
         normalization: str = "none",
         num_classes: int | None = None,
+        conditioning: str = "none",
     ) -> None:
         super().__init__()
         require_positive("model.discriminator.hidden_dim", hidden_dim, 256)
         require_positive("model.discriminator.depth", depth, 3)
         self.normalization = check_normalization(normalization)
-        self.num_classes = num_classes  # conditioning will use labels here; unused for now
-        widths = [math.prod(int(d) for d in data_shape)] + [hidden_dim] * depth
+        self.conditioning = check_conditioning(conditioning, num_classes)
+        self.num_classes = num_classes if conditioning != "none" else None
+        self.label_channels = discriminator_label_channels(conditioning, num_classes)
+        in_features = math.prod(int(d) for d in data_shape) + self.label_channels
+        widths = [in_features] + [hidden_dim] * depth
         layers: list[nn.Module] = []
         for index, (in_features, out_features) in enumerate(pairwise(widths)):
             # No norm after the first layer, as in DCGAN's discriminator (it destabilised training).
             norm = linear_normalization(normalization, out_features) if index > 0 else []
             layers += [nn.Linear(in_features, out_features), *norm, nn.LeakyReLU(0.2)]
-        layers.append(nn.Linear(hidden_dim, 1))
         self.net = nn.Sequential(*layers)
+        self.score = nn.Linear(hidden_dim, 1)
+        self.label_head = LabelHead(conditioning, hidden_dim, num_classes)
         if normalization == "spectral":
             apply_spectral_norm(self)
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """Raw scores (logits or critic values, never squashed) of shape (N,)."""
-        return self.net(torch.flatten(x, 1)).squeeze(1)
+        return self.score_and_features(x, labels)[0]
+
+    def score_and_classify(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Scores and the auxiliary classifier's logits from one pass (conditioning=acgan)."""
+        scores, features = self.score_and_features(x, labels)
+        return scores, self.label_head.class_logits(features)
+
+    def score_and_features(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor]:
+        x = torch.flatten(x, 1)
+        if self.label_channels:
+            x = join_label(x, labels, self.label_channels)
+        features = self.net(x)
+        scores = self.score(features).squeeze(1) + self.label_head.project(features, labels)
+        return scores, features
