@@ -1,6 +1,44 @@
-"""GAN losses as strategy objects behind one interface (`GANLoss`)."""
+"""GAN losses as strategy objects behind one interface (`GANLoss`), and the parts they take.
+
+Losses: `Minimax`, `NonSaturating`, `LeastSquares`, `Wasserstein`, `Hinge`,
+`HingeNonSaturating`, `RelativisticAverage`, `BEGAN`. Penalties (added to the D loss):
+`GradientPenalty` (two- or one-sided), `DRAGANPenalty`, `R1Penalty`, `R2Penalty`.
+Constraints (applied to D after each D step): `WeightClipping`.
+"""
 
 from ganarena.losses.base import Constraint, Critic, GANLoss, Penalty
 from ganarena.losses.bce import Minimax, NonSaturating
+from ganarena.losses.began import BEGAN
+from ganarena.losses.constraints import WeightClipping
+from ganarena.losses.hinge import Hinge, HingeNonSaturating
+from ganarena.losses.least_squares import LeastSquares
+from ganarena.losses.penalties import (
+    DRAGANPenalty,
+    GradientNormPenalty,
+    GradientPenalty,
+    R1Penalty,
+    R2Penalty,
+)
+from ganarena.losses.relativistic import RelativisticAverage
+from ganarena.losses.wasserstein import Wasserstein
 
-__all__ = ["Constraint", "Critic", "GANLoss", "Minimax", "NonSaturating", "Penalty"]
+__all__ = [
+    "BEGAN",
+    "Constraint",
+    "Critic",
+    "DRAGANPenalty",
+    "GANLoss",
+    "GradientNormPenalty",
+    "GradientPenalty",
+    "Hinge",
+    "HingeNonSaturating",
+    "LeastSquares",
+    "Minimax",
+    "NonSaturating",
+    "Penalty",
+    "R1Penalty",
+    "R2Penalty",
+    "RelativisticAverage",
+    "Wasserstein",
+    "WeightClipping",
+]

@@ -7,7 +7,8 @@ and for any state the loss keeps. A new loss is one subclass plus one YAML file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -42,6 +43,19 @@ class Constraint:
         """Raise or warn when this constraint does not fit the discriminator."""
 
 
+#: Penalties or constraints: a list, or a mapping from a name to a part (None = left out).
+PenaltyParts = Iterable[Penalty | None] | Mapping[str, Penalty | None]
+ConstraintParts = Iterable[Constraint | None] | Mapping[str, Constraint | None]
+
+
+def _parts(parts: PenaltyParts | ConstraintParts | None) -> list[Any]:
+    """The parts in order, whether given as a list or by name; None entries left out."""
+    if parts is None:
+        return []
+    values = parts.values() if isinstance(parts, Mapping) else parts
+    return [part for part in values if part is not None]
+
+
 class GANLoss(nn.Module):
     """A GAN objective as a strategy object.
 
@@ -49,29 +63,40 @@ class GANLoss(nn.Module):
     losses, critic values for the Wasserstein family. Both losses are quantities to minimise.
 
     Class attributes describe the loss to the loop and to the diagnostics:
-    - ``scores_are_logits``: scores can be read as probabilities through a sigmoid;
+    - ``scores_are_logits``: scores are logits of the probability that a sample is real, so
+      σ(score) means something (False for critics, regressors and reconstruction errors);
+    - ``bce_family``: D minimises the binary cross-entropy E sp(-r) + E sp(f), so the total
+      loss L_D + L_G(non-saturating) is a meaningful single number (both terms >= 0);
     - ``generator_needs_real_scores``: the generator loss uses D(x) too (relativistic losses),
       so the loop scores a real batch during the generator step.
+
+    Penalties and constraints are parts, not subclasses: any loss takes any of them. Each
+    may be given as a list or as a mapping from a name to a part (how the presets write
+    them, so that one can be added, changed or removed by name from the command line);
+    entries that are None are skipped.
 
     The loss is an ``nn.Module`` so that state kept in buffers (BEGAN's k_t) is saved in
     checkpoints and restored on resume.
     """
 
     scores_are_logits: bool = True
+    bce_family: bool = False
     generator_needs_real_scores: bool = False
 
     def __init__(
         self,
         n_critic: int = 1,
-        penalties: Sequence[Penalty] = (),
-        constraints: Sequence[Constraint] = (),
+        penalties: PenaltyParts | None = (),
+        constraints: ConstraintParts | None = (),
     ) -> None:
         super().__init__()
         if n_critic < 1:
-            raise GanArenaError(f"loss.n_critic must be at least 1, got {n_critic}")
+            raise GanArenaError(
+                f"loss.n_critic must be at least 1, got {n_critic}: set loss.n_critic=1"
+            )
         self.n_critic = n_critic
-        self.penalties = nn.ModuleList(penalties)
-        self.constraints = list(constraints)
+        self.penalties = nn.ModuleList(_parts(penalties))
+        self.constraints = list(_parts(constraints))
 
     def discriminator_loss(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
         """The scalar D minimises, from D(x) and D(G(z))."""

@@ -25,6 +25,9 @@ class Minimax(GANLoss):
     which is why it saturates early in training.
     """
 
+    scores_are_logits = True
+    bce_family = True
+
     def discriminator_loss(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
         return binary_cross_entropy_discriminator_loss(real_scores, fake_scores)
 
@@ -36,8 +39,12 @@ class NonSaturating(GANLoss):
     """The practical default: G minimises E sp(-D(G(z))) = -E log σ(D(G(z))).
 
     Same fixed point as minimax, but the gradient -(1 - σ(f)) is largest when D rejects the
-    fakes, so G keeps learning when it is poor.
+    fakes, so G keeps learning when it is poor. With a penalty it is also DRAGAN (perturbed
+    gradient penalty) and the R1-regularised GAN: those presets compose this class.
     """
+
+    scores_are_logits = True
+    bce_family = True
 
     def discriminator_loss(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
         return binary_cross_entropy_discriminator_loss(real_scores, fake_scores)

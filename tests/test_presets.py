@@ -1,0 +1,200 @@
+"""Every loss preset: its published defaults, real Hydra composition, and real training runs."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from ganarena.config import CONFIG_DIR, group_options
+from ganarena.errors import GanArenaError
+from ganarena.losses import GradientPenalty, R1Penalty, WeightClipping
+from ganarena.networks import AutoencoderDiscriminator
+from ganarena.training import build_module, train
+
+from .conftest import FAST
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small networks gain nothing from a second thread, and on a shared, busy CPU two
+    threads that wait for each other run many times slower than one."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+PRESETS = [
+    "minimax",
+    "nonsaturating",
+    "lsgan",
+    "wgan",
+    "wgan_gp",
+    "wgan_lp",
+    "dragan",
+    "began",
+    "hinge",
+    "hinge_ns",
+    "ragan",
+    "r1",
+]
+R1_LIST = "+loss.penalties=[{_target_: ganarena.losses.R1Penalty, gamma: 10}]"
+R1_NAMED = "+loss.penalties.r1={_target_: ganarena.losses.R1Penalty, gamma: 10}"
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, str]]:
+    with open(run_dir / "csv" / "metrics.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_every_preset_of_the_issue_exists() -> None:
+    assert set(PRESETS) <= set(group_options(CONFIG_DIR, "loss"))
+
+
+#: preset -> (loss class, n_critic, optimizer, G lr, D lr, betas, penalty/constraint settings)
+DEFAULTS = {
+    "lsgan": ("LeastSquares", 1, "Adam", 2e-4, 2e-4, [0.5, 0.999], {}),
+    "wgan": ("Wasserstein", 5, "RMSprop", 5e-5, 5e-5, None, {"clip_value": 0.01}),
+    "wgan_gp": ("Wasserstein", 5, "Adam", 1e-4, 1e-4, [0.0, 0.9], {"weight": 10, "one": False}),
+    "wgan_lp": ("Wasserstein", 5, "Adam", 1e-4, 1e-4, [0.0, 0.9], {"weight": 10, "one": True}),
+    "dragan": ("NonSaturating", 1, "Adam", 1e-4, 1e-4, [0.5, 0.9], {"weight": 10}),
+    "began": ("BEGAN", 1, "Adam", 1e-4, 1e-4, [0.5, 0.999], {"gamma": 0.75, "lambda_k": 1e-3}),
+    "hinge": ("Hinge", 1, "Adam", 1e-4, 4e-4, [0.0, 0.9], {}),
+    "hinge_ns": ("HingeNonSaturating", 1, "Adam", 1e-4, 4e-4, [0.0, 0.9], {}),
+    "ragan": ("RelativisticAverage", 1, "Adam", 2e-4, 2e-4, [0.5, 0.999], {}),
+    "r1": ("NonSaturating", 1, "RMSprop", 1e-4, 1e-4, None, {"gamma": 10}),
+}
+
+
+@pytest.mark.parametrize("preset", list(DEFAULTS))
+def test_presets_carry_their_published_defaults(compose_config, preset) -> None:
+    cls, n_critic, optimizer, lr_g, lr_d, betas, extras = DEFAULTS[preset]
+    cfg = compose_config(f"loss={preset}")
+    loss = instantiate(cfg.loss)
+    assert type(loss).__name__ == cls and loss.n_critic == n_critic
+    assert cfg.optimizer.generator._target_ == f"torch.optim.{optimizer}"
+    assert (cfg.optimizer.generator.lr, cfg.optimizer.discriminator.lr) == (lr_g, lr_d)
+    assert cfg.optimizer.discriminator.get("betas") == betas
+    parts = [*loss.penalties, *loss.constraints]
+    if "clip_value" in extras:
+        assert [type(p) for p in parts] == [WeightClipping] and parts[0].clip_value == 0.01
+    if "one" in extras:
+        assert [type(p) for p in parts] == [GradientPenalty]
+        assert parts[0].one_sided == extras["one"]
+    if "weight" in extras:
+        assert parts[0].weight == extras["weight"]
+    if preset == "r1":
+        assert [type(p) for p in parts] == [R1Penalty] and parts[0].gamma == 10
+    if preset == "began":
+        assert (loss.gamma, loss.lambda_k, loss.k.item()) == (0.75, 1e-3, 0.0)
+
+
+@pytest.mark.parametrize("data", ["digits", "ring"])
+def test_began_brings_its_autoencoder_for_images_and_points(compose_config, data) -> None:
+    from ganarena.data.base import GANDataModule
+
+    cfg = compose_config("loss=began", f"data={data}")
+    datamodule: GANDataModule = instantiate(cfg.data)
+    module = build_module(cfg, datamodule)
+    assert isinstance(module.discriminator, AutoencoderDiscriminator)
+    assert module.discriminator(torch.zeros(3, *datamodule.sample_shape)).shape == (3,)
+
+
+def all_finite(rows: list[dict[str, str]]) -> bool:
+    values = [float(v) for row in rows for k, v in row.items() if k.startswith("train/") and v]
+    return bool(values) and all(math.isfinite(v) for v in values)
+
+
+#: A few hundred optimizer steps (n_critic D steps + 1 G step per training step) on small
+#: networks: quick, but long enough for a loss to blow up. Every step is logged.
+OPTIMIZER_STEPS = 480
+SMALL = [
+    "data=ring",
+    "data.batch_size=32",
+    "model.generator.hidden_dim=64",
+    "model.discriminator.hidden_dim=64",
+    f"trainer.max_steps={OPTIMIZER_STEPS}",
+    "trainer.limit_train_batches=1.0",
+    "callbacks.nan_guard.every_n_steps=20",
+    "callbacks.samples.every_n_steps=0",
+    "~callbacks.model_checkpoint",
+]
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_preset_trains_on_ring_without_a_non_finite_value(
+    compose_config, tmp_path, preset
+) -> None:
+    run = tmp_path / "run"
+    cfg = compose_config(*FAST, *SMALL, f"loss={preset}", output_dir=run)
+    train(cfg)
+    rows = read_metrics(run)
+    assert len(rows) == OPTIMIZER_STEPS // (cfg.loss.n_critic + 1)
+    assert all_finite(rows)
+
+
+def test_weight_clipping_holds_after_training(compose_config, tmp_path) -> None:
+    run = tmp_path / "run"
+    train(compose_config(*FAST, "loss=wgan", "data=ring", output_dir=run))
+    state = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    weights = [v for k, v in state.items() if k.startswith("discriminator.")]
+    assert max(w.abs().max().item() for w in weights) <= 0.01
+
+
+@pytest.mark.parametrize("penalty", [R1_LIST, R1_NAMED])
+def test_hinge_with_r1_from_the_command_line_trains(compose_config, tmp_path, penalty) -> None:
+    run = tmp_path / "run"
+    cfg = compose_config(*FAST, "loss=hinge", penalty, "data=ring", output_dir=run)
+    assert [type(p) for p in instantiate(cfg.loss).penalties] == [R1Penalty]
+    train(cfg)
+    rows = read_metrics(run)
+    assert all_finite(rows) and all(float(row["train/penalty_d"]) >= 0 for row in rows)
+
+
+def test_a_penalty_is_added_to_and_removed_from_a_preset_by_name(compose_config) -> None:
+    cfg = compose_config("loss=wgan_gp", R1_NAMED, "loss.penalties.gradient.weight=1")
+    penalties = list(instantiate(cfg.loss).penalties)
+    assert [type(p) for p in penalties] == [GradientPenalty, R1Penalty]
+    assert penalties[0].weight == 1
+    removed = compose_config("loss=wgan_gp", "~loss.penalties.gradient")
+    assert not instantiate(removed.loss).penalties
+
+
+def test_kurach_setting_nonsaturating_spectral_norm_and_gradient_penalty(compose_config) -> None:
+    gp = "+loss.penalties.gp={_target_: ganarena.losses.GradientPenalty, weight: 1}"
+    cfg = compose_config("loss=nonsaturating", "model.discriminator.normalization=spectral", gp)
+    loss = instantiate(cfg.loss)
+    assert [(type(p), p.weight) for p in loss.penalties] == [(GradientPenalty, 1.0)]
+    assert cfg.model.discriminator.normalization == "spectral"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["loss=wgan", "model.discriminator.normalization=spectral"], "weight clipping and spec"),
+        (
+            ["loss=began", "model.discriminator._target_=ganarena.networks.DCGANDiscriminator"],
+            "needs an autoencoder discriminator",
+        ),
+        (["loss=wgan", "loss.constraints.clip.clip_value=-0.01"], "clip_value must be > 0"),
+        (["loss=wgan_gp", "loss.penalties.gradient.weight=-10"], "weight must be >= 0"),
+    ],
+)
+def test_options_that_do_not_fit_stop_with_one_line(compose_config, overrides, message) -> None:
+    with pytest.raises(GanArenaError, match=message) as error:
+        train(compose_config(*FAST, *overrides))
+    assert "\n" not in str(error.value)
+
+
+def test_batch_norm_with_a_gradient_penalty_warns_before_training(compose_config) -> None:
+    from ganarena.data.base import GANDataModule
+
+    cfg = compose_config("loss=wgan_gp", "model.discriminator.normalization=batch")
+    datamodule: GANDataModule = instantiate(cfg.data)
+    with pytest.warns(UserWarning, match="batch norm"):
+        build_module(cfg, datamodule)
