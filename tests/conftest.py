@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
@@ -16,6 +18,9 @@ from omegaconf import DictConfig, open_dict
 from ganarena.config import CONFIG_DIR, register_resolvers
 
 REPO_ROOT = CONFIG_DIR.parent
+
+# The tests' networks are tiny: one thread each is as fast, and runs well on a busy machine.
+torch.set_num_threads(1)
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
@@ -30,6 +35,11 @@ FAST = [
     "trainer.accelerator=cpu",
     "~callbacks.rich_progress_bar",
     "+trainer.enable_progress_bar=false",
+    "callbacks.fid.num_samples=300",
+    "callbacks.class_coverage.num_samples=300",
+    # One folder for the whole session: the digits classifier the metric callbacks train
+    # on first use is trained once.
+    f"callbacks.metric_features.classifier_dir={tempfile.mkdtemp(prefix='ganarena-test-')}",
 ]
 
 Compose = Callable[..., DictConfig]

@@ -1,7 +1,29 @@
-"""Callbacks: sample pictures, a NaN guard and a data-parallel sanity check."""
+"""Callbacks: samples, NaN guard, DDP sync check, metrics (FID, KID, IS, precision/recall,
+class and mode coverage) and training diagnostics."""
 
+from ganarena.callbacks.classifier_metrics import (
+    ClassCoverageCallback,
+    InceptionScoreCallback,
+    PrecisionRecallCallback,
+)
+from ganarena.callbacks.diagnostics import TrainingDiagnostics
+from ganarena.callbacks.distance_metrics import FIDCallback, KIDCallback
 from ganarena.callbacks.guards import NonFiniteLossGuard
+from ganarena.callbacks.measurement import ScheduledMeasurement
+from ganarena.callbacks.mode_coverage import ModeCoverageCallback
 from ganarena.callbacks.samples import SampleWriter
 from ganarena.callbacks.sync_check import ParameterSyncCheck
 
-__all__ = ["NonFiniteLossGuard", "ParameterSyncCheck", "SampleWriter"]
+__all__ = [
+    "ClassCoverageCallback",
+    "FIDCallback",
+    "InceptionScoreCallback",
+    "KIDCallback",
+    "ModeCoverageCallback",
+    "NonFiniteLossGuard",
+    "ParameterSyncCheck",
+    "PrecisionRecallCallback",
+    "SampleWriter",
+    "ScheduledMeasurement",
+    "TrainingDiagnostics",
+]

@@ -1,0 +1,102 @@
+"""IS, class coverage and precision/recall callbacks."""
+
+from __future__ import annotations
+
+from torchmetrics import Metric
+
+from ganarena.callbacks.feature_metric import FeatureMetricCallback
+from ganarena.data.base import GANDataModule
+from ganarena.errors import GanArenaError
+from ganarena.features.base import FeatureExtractor, FeatureOutputs
+from ganarena.metrics.class_coverage import ClassCoverage
+from ganarena.metrics.distances import inception_score_metric, seeded_compute
+from ganarena.metrics.precision_recall import ImprovedPrecisionRecall
+
+
+class InceptionScoreCallback(FeatureMetricCallback):
+    """Logs `val/is` and `val/is_std` from the extractor's class logits."""
+
+    label = "inception_score"
+
+    def __init__(self, *args, splits: int = 10, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.splits = splits
+
+    def check(self, datamodule: GANDataModule, extractor: FeatureExtractor) -> str | None:
+        if extractor.num_classes is None:
+            return f"the features {extractor.identity} give no class logits"
+        return None
+
+    def make_metric(self, extractor: FeatureExtractor) -> Metric:
+        return inception_score_metric(extractor.num_classes, self.splits)
+
+    def add_fake(self, metric: Metric, fake: FeatureOutputs) -> None:
+        metric.update(fake.logits)
+
+    def results(self, metric: Metric) -> dict[str, float]:
+        mean, std = seeded_compute(metric, self.seed)
+        return {"val/is": float(mean), "val/is_std": float(std)}
+
+
+class ClassCoverageCallback(FeatureMetricCallback):
+    """Logs `val/classes_covered` and `val/class_kl` through the domain classifier."""
+
+    label = "class_coverage"
+
+    def __init__(self, *args, min_count: int = 1, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.min_count = min_count
+
+    def check(self, datamodule: GANDataModule, extractor: FeatureExtractor) -> str | None:
+        if not datamodule.num_classes:
+            return f"{datamodule.name} has no classes"
+        if extractor.num_classes != datamodule.num_classes:
+            return (
+                f"the features {extractor.identity} do not classify the {datamodule.num_classes}"
+                f" classes of {datamodule.name} (use the domain classifier)"
+            )
+        return None
+
+    def make_metric(self, extractor: FeatureExtractor) -> Metric:
+        return ClassCoverage(extractor.num_classes, self.min_count)
+
+    def add_real(self, metric: Metric, real: FeatureOutputs, first_rank: bool) -> None:
+        metric.set_reference(real.logits)
+
+    def add_fake(self, metric: Metric, fake: FeatureOutputs) -> None:
+        metric.update(fake.logits)
+
+    def results(self, metric: Metric) -> dict[str, float]:
+        covered, kl = metric.compute()
+        return {"val/classes_covered": float(covered), "val/class_kl": float(kl)}
+
+
+class PrecisionRecallCallback(FeatureMetricCallback):
+    """Logs `val/precision` and `val/recall` (k-NN manifolds, Kynkäänniemi et al. 2019)."""
+
+    label = "precision_recall"
+
+    def __init__(self, *args, k: int = 3, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.k = k
+
+    def check(self, datamodule: GANDataModule, extractor: FeatureExtractor) -> str | None:
+        if min(self.num_samples, self.real_count) <= self.k:
+            raise GanArenaError(
+                f"precision_recall.k={self.k} needs more than {self.k} real and generated "
+                "samples: raise callbacks.precision_recall.num_samples"
+            )
+        return None
+
+    def make_metric(self, extractor: FeatureExtractor) -> Metric:
+        return ImprovedPrecisionRecall(self.k)
+
+    def add_real(self, metric: Metric, real: FeatureOutputs, first_rank: bool) -> None:
+        metric.set_real(real.features)
+
+    def add_fake(self, metric: Metric, fake: FeatureOutputs) -> None:
+        metric.update(fake.features)
+
+    def results(self, metric: Metric) -> dict[str, float]:
+        precision, recall = metric.compute()
+        return {"val/precision": float(precision), "val/recall": float(recall)}

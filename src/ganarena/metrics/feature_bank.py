@@ -1,0 +1,136 @@
+"""One feature pass per evaluation, shared by every metric callback, and cached real features.
+
+FID, KID, IS, precision/recall and class coverage all read the same generated samples
+through the same extractor. The bank (one per data module) builds each extractor once,
+embeds the real data once (and caches it on disk, keyed by data set, split, size and
+extractor identity), and embeds the generated samples once per training step.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from weakref import WeakKeyDictionary
+
+import torch
+from torch import Tensor, nn
+
+from ganarena.data.base import GANDataModule
+from ganarena.features.base import FeatureExtractor, FeatureOutputs
+from ganarena.features.factory import FeatureSpec, build_feature_extractor
+from ganarena.metrics.ranks import barrier, rank_and_world_size, share_of
+
+log = logging.getLogger(__name__)
+
+REAL_SPLIT = "train"  # GAN data modules serve one split: the one the GAN learns
+
+
+def embed(extractor: FeatureExtractor, samples: Tensor, batch_size: int) -> FeatureOutputs:
+    device = next(extractor.parameters(), torch.empty(0)).device
+    parts = [extractor.extract(chunk.to(device)) for chunk in samples.split(batch_size)]
+    return FeatureOutputs.concatenate(parts)
+
+
+@torch.no_grad()
+def generate_samples(module: nn.Module, count: int, seed: int, batch_size: int) -> Tensor:
+    """`count` samples from noise (and uniform labels, when conditional) seeded by `seed`;
+    the generator in eval mode, then restored.
+
+    A private generator: evaluating never changes the run's random stream.
+    """
+    generator = module.generator
+    noise_source = torch.Generator().manual_seed(seed)
+    noise = torch.randn(count, module.latent_dim, generator=noise_source)
+    num_classes = getattr(module, "num_classes", None)  # a class-conditional generator
+    if num_classes:
+        labels = torch.randint(num_classes, (count,), generator=noise_source).split(batch_size)
+    was_training = generator.training
+    generator.eval()
+    try:
+        chunks = noise.split(batch_size)
+        if num_classes:
+            return torch.cat([module.generate(z, y) for z, y in zip(chunks, labels, strict=True)])
+        return torch.cat([module.generate(z) for z in chunks])
+    finally:
+        generator.train(was_training)
+
+
+def rank_seed(seed: int) -> int:
+    """Each rank draws different noise (seed + rank), like the training noise under gan_ddp."""
+    return seed + rank_and_world_size()[0]
+
+
+class FeatureBank:
+    def __init__(self, datamodule: GANDataModule):
+        self.datamodule = datamodule
+        self._extractors: dict[tuple, FeatureExtractor] = {}
+        self._real: dict[tuple, FeatureOutputs] = {}
+        self._fake_key: tuple | None = None
+        self._fake: FeatureOutputs | None = None
+
+    def extractor(self, spec: FeatureSpec, device: torch.device) -> FeatureExtractor:
+        """Built on rank 0 first (it may train and cache a classifier), then on the others."""
+        key = spec.key()
+        if key not in self._extractors:
+            rank, _ = rank_and_world_size()
+            try:
+                if rank == 0:
+                    extractor = build_feature_extractor(spec, self.datamodule)
+            finally:
+                barrier()  # reached even when rank 0 fails: the others then fail alike
+            if rank != 0:
+                extractor = build_feature_extractor(spec, self.datamodule)
+            self._extractors[key] = extractor.to(device)
+        return self._extractors[key].to(device)
+
+    def real(
+        self, extractor: FeatureExtractor, count: int, stats_dir: str, batch_size: int
+    ) -> FeatureOutputs:
+        """Features of the first `count` real samples, from disk when another run made them."""
+        key = (extractor.identity, count)
+        if key not in self._real:
+            name = f"{self.datamodule.name}-{REAL_SPLIT}-{count}-{extractor.identity}.pt"
+            path = Path(stats_dir) / name
+            if rank_and_world_size()[0] == 0 and not path.is_file():
+                samples = self.datamodule.real_samples(count)
+                outputs = embed(extractor, samples, batch_size)
+                save_atomically({"features": outputs.features, "logits": outputs.logits}, path)
+                log.info("real features of %s cached in %s", self.datamodule.name, path)
+            barrier()
+            stored = torch.load(path, map_location="cpu", weights_only=True)
+            self._real[key] = FeatureOutputs(stored["features"], stored["logits"])
+        return self._real[key]
+
+    def fake(
+        self,
+        module: nn.Module,
+        extractor: FeatureExtractor,
+        total: int,
+        seed: int,
+        batch_size: int,
+        tag: object,
+    ) -> FeatureOutputs:
+        """This rank's share of `total` generated samples, embedded; memoised per `tag` (step)."""
+        key = (id(module), extractor.identity, total, seed, batch_size, tag)
+        if key != self._fake_key:
+            samples = generate_samples(module, share_of(total), rank_seed(seed), batch_size)
+            self._fake_key, self._fake = key, embed(extractor, samples, batch_size)
+        assert self._fake is not None
+        return self._fake
+
+
+def save_atomically(payload: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".tmp{os.getpid()}")
+    torch.save({k: None if v is None else v.cpu() for k, v in payload.items()}, partial)
+    partial.replace(path)
+
+
+_BANKS: WeakKeyDictionary[GANDataModule, FeatureBank] = WeakKeyDictionary()
+
+
+def feature_bank(datamodule: GANDataModule) -> FeatureBank:
+    if datamodule not in _BANKS:
+        _BANKS[datamodule] = FeatureBank(datamodule)
+    return _BANKS[datamodule]
