@@ -12,6 +12,9 @@ from ganarena.networks import DCGANDiscriminator, DCGANGenerator, MLPDiscriminat
 from ganarena.training import train
 
 from .conftest import FAST
+from .metric_helpers import classifier_dir, column, read_rows
+
+__all__ = ["classifier_dir"]  # a fixture
 
 METHODS = ["concat", "projection", "acgan"]
 NETWORKS = [
@@ -78,3 +81,44 @@ def test_labels_outside_the_class_range_are_refused() -> None:
     check_label_range(torch.tensor([0, 1, 2]), 3)
     with pytest.raises(GanArenaError, match=r"labels must lie in \[0, 3\) but range over \[0, 5\]"):
         check_label_range(torch.tensor([0, 5, 2]), 3)
+
+
+def digits_array(path, shuffle: bool):
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = np.round(digits.images * (255 / 16)).astype(np.uint8)
+    labels = digits.target.copy()
+    if shuffle:
+        np.random.default_rng(0).shuffle(labels)
+    np.savez(path, images=images, labels=labels)
+    return path
+
+
+@pytest.mark.slow
+def test_true_labels_teach_the_class_and_shuffled_ones_do_not(
+    compose_config, tmp_path, classifier_dir
+) -> None:
+    accuracy = {}
+    for shuffle in (False, True):
+        run = tmp_path / f"shuffled-{shuffle}"
+        cfg = compose_config(
+            *FAST,
+            "data=array",
+            f"data.path={digits_array(tmp_path / f'digits-{shuffle}.npz', shuffle)}",
+            "conditioning=concat",
+            f"callbacks.metric_features.classifier_path={classifier_dir / 'digits-8.pt'}",
+            "trainer.max_epochs=22",  # about 600 training steps
+            "trainer.limit_train_batches=1.0",
+            "trainer.log_every_n_steps=50",
+            "callbacks.fid.num_samples=1000",
+            "callbacks.conditional_accuracy.num_samples=1000",
+            "callbacks.conditional_accuracy.every_n_steps=0",
+            output_dir=run,
+        )
+        train(cfg)
+        rows = read_rows(run)
+        accuracy[shuffle] = column(rows, "val/conditional_accuracy")[-1]
+    assert accuracy[False] > 0.6  # the generator makes the digit it is asked for
+    assert accuracy[True] < 0.25  # chance is 0.1: shuffled labels carry nothing to learn

@@ -3,6 +3,7 @@ class and mode coverage) and training diagnostics."""
 
 from ganarena.callbacks.classifier_metrics import (
     ClassCoverageCallback,
+    ConditionalAccuracyCallback,
     InceptionScoreCallback,
     PrecisionRecallCallback,
 )
@@ -16,6 +17,7 @@ from ganarena.callbacks.sync_check import ParameterSyncCheck
 
 __all__ = [
     "ClassCoverageCallback",
+    "ConditionalAccuracyCallback",
     "FIDCallback",
     "InceptionScoreCallback",
     "KIDCallback",

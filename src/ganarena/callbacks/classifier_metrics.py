@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import lightning.pytorch as pl
 from torchmetrics import Metric
+from torchmetrics.classification import MulticlassAccuracy
 
 from ganarena.callbacks.feature_metric import FeatureMetricCallback
 from ganarena.data.base import GANDataModule
@@ -10,7 +12,21 @@ from ganarena.errors import GanArenaError
 from ganarena.features.base import FeatureExtractor, FeatureOutputs
 from ganarena.metrics.class_coverage import ClassCoverage
 from ganarena.metrics.distances import inception_score_metric, seeded_compute
+from ganarena.metrics.feature_bank import feature_bank, rank_seed, sample_inputs
 from ganarena.metrics.precision_recall import ImprovedPrecisionRecall
+from ganarena.metrics.ranks import share_of
+
+
+def classifier_mismatch(datamodule: GANDataModule, extractor: FeatureExtractor) -> str | None:
+    """Why the extractor cannot classify this data's classes, or None when it can."""
+    if not datamodule.num_classes:
+        return f"{datamodule.name} has no classes"
+    if extractor.num_classes != datamodule.num_classes:
+        return (
+            f"the features {extractor.identity} do not classify the {datamodule.num_classes}"
+            f" classes of {datamodule.name} (use the domain classifier)"
+        )
+    return None
 
 
 class InceptionScoreCallback(FeatureMetricCallback):
@@ -48,14 +64,7 @@ class ClassCoverageCallback(FeatureMetricCallback):
         self.min_count = min_count
 
     def check(self, datamodule: GANDataModule, extractor: FeatureExtractor) -> str | None:
-        if not datamodule.num_classes:
-            return f"{datamodule.name} has no classes"
-        if extractor.num_classes != datamodule.num_classes:
-            return (
-                f"the features {extractor.identity} do not classify the {datamodule.num_classes}"
-                f" classes of {datamodule.name} (use the domain classifier)"
-            )
-        return None
+        return classifier_mismatch(datamodule, extractor)
 
     def make_metric(self, extractor: FeatureExtractor) -> Metric:
         return ClassCoverage(extractor.num_classes, self.min_count)
@@ -100,3 +109,32 @@ class PrecisionRecallCallback(FeatureMetricCallback):
     def results(self, metric: Metric) -> dict[str, float]:
         precision, recall = metric.compute()
         return {"val/precision": float(precision), "val/recall": float(recall)}
+
+
+class ConditionalAccuracyCallback(FeatureMetricCallback):
+    """Logs `val/conditional_accuracy`: how often the domain classifier sees the class that a
+    conditional generator was asked for (chance is 1 / classes). Logs nothing when the
+    generator is unconditional.
+    """
+
+    label = "conditional_accuracy"
+
+    def check(self, datamodule: GANDataModule, extractor: FeatureExtractor) -> str | None:
+        return classifier_mismatch(datamodule, extractor)
+
+    def make_metric(self, extractor: FeatureExtractor) -> Metric:
+        return MulticlassAccuracy(extractor.num_classes, average="micro")
+
+    def measure(self, module: pl.LightningModule, datamodule: GANDataModule, tag: object) -> dict:
+        if not getattr(module, "num_classes", None):
+            return {}
+        assert self.metric is not None and self.extractor is not None
+        fake = feature_bank(datamodule).fake(
+            module, self.extractor, self.num_samples, self.seed, self.batch_size, tag
+        )
+        _, labels = sample_inputs(
+            share_of(self.num_samples), module.latent_dim, module.num_classes, rank_seed(self.seed)
+        )
+        self.metric.reset()
+        self.metric.update(fake.logits.to(self.metric.device), labels.to(self.metric.device))
+        return {"val/conditional_accuracy": float(self.metric.compute())}

@@ -32,26 +32,37 @@ def embed(extractor: FeatureExtractor, samples: Tensor, batch_size: int) -> Feat
     return FeatureOutputs.concatenate(parts)
 
 
+def sample_inputs(
+    count: int, latent_dim: int, num_classes: int | None, seed: int
+) -> tuple[Tensor, Tensor | None]:
+    """The noise (and uniform labels, when conditional) that `seed` stands for.
+
+    One function, so a metric that needs the labels asked for (conditional accuracy) draws
+    exactly the ones the samples were generated with.
+    """
+    source = torch.Generator().manual_seed(seed)
+    noise = torch.randn(count, latent_dim, generator=source)
+    labels = torch.randint(num_classes, (count,), generator=source) if num_classes else None
+    return noise, labels
+
+
 @torch.no_grad()
 def generate_samples(module: nn.Module, count: int, seed: int, batch_size: int) -> Tensor:
-    """`count` samples from noise (and uniform labels, when conditional) seeded by `seed`;
-    the generator in eval mode, then restored.
-
-    A private generator: evaluating never changes the run's random stream.
+    """`count` samples from the inputs `seed` stands for; the generator in eval mode, then
+    restored. A private generator: evaluating never changes the run's random stream.
     """
     generator = module.generator
-    noise_source = torch.Generator().manual_seed(seed)
-    noise = torch.randn(count, module.latent_dim, generator=noise_source)
-    num_classes = getattr(module, "num_classes", None)  # a class-conditional generator
-    if num_classes:
-        labels = torch.randint(num_classes, (count,), generator=noise_source).split(batch_size)
+    noise, labels = sample_inputs(
+        count, module.latent_dim, getattr(module, "num_classes", None), seed
+    )
+    label_chunks = (
+        labels.split(batch_size) if labels is not None else [None] * len(noise.split(batch_size))
+    )
     was_training = generator.training
     generator.eval()
     try:
-        chunks = noise.split(batch_size)
-        if num_classes:
-            return torch.cat([module.generate(z, y) for z, y in zip(chunks, labels, strict=True)])
-        return torch.cat([module.generate(z) for z in chunks])
+        chunks = zip(noise.split(batch_size), label_chunks, strict=True)
+        return torch.cat([module.generate(z, y) for z, y in chunks])
     finally:
         generator.train(was_training)
 
