@@ -17,6 +17,7 @@ from ganarena.errors import GanArenaError
 from ganarena.networks.options import require_choice
 
 CONDITIONINGS = ("none", "concat", "projection", "acgan")
+PROJECTION_INIT_STD = 0.02
 
 
 def check_conditioning(method: str, num_classes: int | None) -> str:
@@ -85,6 +86,10 @@ class LabelHead(nn.Module):
         self.method = method
         self.embed = nn.Embedding(num_classes, num_features) if method == "projection" else None
         self.classify = nn.Linear(num_features, num_classes) if method == "acgan" else None
+        if self.embed is not None:
+            # As small as the score layer's weights: an N(0, 1) embedding summed over
+            # hundreds of features would drown the unconditional score at the start.
+            nn.init.normal_(self.embed.weight, 0.0, PROJECTION_INIT_STD)
 
     def project(self, features: Tensor, labels: Tensor | None) -> Tensor | float:
         """<embed(y), φ(x)> per sample for projection; 0 otherwise."""
