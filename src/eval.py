@@ -4,34 +4,8 @@ A thin Hydra entry point; the job itself is `ganarena.evaluation.evaluate`. Writ
 `metrics.json`, `samples.png` (and `samples.npz` with save_npz=true) to logs/eval/runs/<time>/.
 """
 
-from __future__ import annotations
-
-import logging
-import os
-import sys
-from pathlib import Path
-
-import hydra
-from omegaconf import DictConfig
-
-from ganarena.config import CONFIG_DIR, register_resolvers
-from ganarena.errors import GanArenaError
+from ganarena.cli import run_job
 from ganarena.evaluation import evaluate
 
-log = logging.getLogger("ganarena")
-
-os.environ.setdefault("GANARENA_ROOT", str(Path(__file__).resolve().parents[1]))
-
-
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
-def main(cfg: DictConfig) -> None:
-    try:
-        evaluate(cfg)
-    except GanArenaError as error:
-        log.error("error: %s", error)
-        sys.exit(2)
-
-
 if __name__ == "__main__":
-    register_resolvers()
-    main()
+    run_job(evaluate, config_name="eval")

@@ -1,0 +1,42 @@
+"""What every entry point (`src/train.py`, `src/eval.py`, `src/train_classifier.py`) shares.
+
+Paths in the configs are relative to the repository, wherever the command runs from; a bad
+group choice stops before Hydra starts, in one line; a user-fixable error inside the job
+is one line too, not a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig
+
+from ganarena.config import CONFIG_DIR, check_group_choices, register_resolvers
+from ganarena.errors import GanArenaError
+
+log = logging.getLogger("ganarena")
+
+
+def run_job(job: Callable[[DictConfig], Any], config_name: str) -> None:
+    """Compose `configs/<config_name>.yaml` with the command line and run `job` on it."""
+    os.environ.setdefault("GANARENA_ROOT", str(CONFIG_DIR.parent))
+    register_resolvers()
+    try:
+        check_group_choices(sys.argv[1:])
+    except GanArenaError as error:
+        sys.exit(f"error: {error}")
+
+    @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name=config_name)
+    def main(cfg: DictConfig) -> Any:
+        try:
+            return job(cfg)
+        except GanArenaError as error:
+            log.error("error: %s", error)
+            sys.exit(2)
+
+    main()
