@@ -78,6 +78,24 @@ class ConditionalBatchNorm(nn.Module):
         return self.norm(x) * scale + shift
 
 
+class ScoringDiscriminator(nn.Module):
+    """`forward` and `score_and_classify` for any D that implements `score_and_features`."""
+
+    label_head: LabelHead
+
+    def score_and_features(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Raw scores (logits or critic values, never squashed) of shape (N,)."""
+        return self.score_and_features(x, labels)[0]
+
+    def score_and_classify(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Scores and the auxiliary classifier's logits from one pass (conditioning=acgan)."""
+        scores, features = self.score_and_features(x, labels)
+        return scores, self.label_head.class_logits(features)
+
+
 class LabelHead(nn.Module):
     """What D does with labels on top of its features: projection term or class logits."""
 

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from ganarena.networks.conditioning import (
     LabelHead,
+    ScoringDiscriminator,
     check_conditioning,
     discriminator_label_channels,
     generator_label_features,
@@ -71,7 +72,7 @@ class DCGANGenerator(nn.Module):
         return torch.tanh(self.to_image(h))
 
 
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(ScoringDiscriminator):
     """Image → k strided-conv down-blocks → (widths[-1], b, b) → linear → one raw score."""
 
     def __init__(
@@ -97,15 +98,6 @@ class DCGANDiscriminator(nn.Module):
         initialize(self, init, "model.discriminator.init")
         if normalization == "spectral":  # after init: it wraps the initialised weights
             apply_spectral_norm(self)
-
-    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
-        """Raw scores (logits or critic values, never squashed) of shape (N,)."""
-        return self.score_and_features(x, labels)[0]
-
-    def score_and_classify(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Scores and the auxiliary classifier's logits from one pass (conditioning=acgan)."""
-        scores, features = self.score_and_features(x, labels)
-        return scores, self.label_head.class_logits(features)
 
     def score_and_features(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor]:
         if self.label_channels:

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from ganarena.networks.conditioning import (
     LabelHead,
+    ScoringDiscriminator,
     check_conditioning,
     discriminator_label_channels,
     generator_label_features,
@@ -73,7 +74,7 @@ class MLPGenerator(nn.Module):
         return (torch.tanh(out) if self.squash else out).view(-1, *self.data_shape)
 
 
-class MLPDiscriminator(nn.Module):
+class MLPDiscriminator(ScoringDiscriminator):
     """Flattened sample → `depth` LeakyReLU(0.2) layers → one raw score."""
 
     def __init__(
@@ -104,15 +105,6 @@ class MLPDiscriminator(nn.Module):
         self.label_head = LabelHead(conditioning, hidden_dim, num_classes)
         if normalization == "spectral":
             apply_spectral_norm(self)
-
-    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
-        """Raw scores (logits or critic values, never squashed) of shape (N,)."""
-        return self.score_and_features(x, labels)[0]
-
-    def score_and_classify(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Scores and the auxiliary classifier's logits from one pass (conditioning=acgan)."""
-        scores, features = self.score_and_features(x, labels)
-        return scores, self.label_head.class_logits(features)
 
     def score_and_features(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor]:
         x = torch.flatten(x, 1)
