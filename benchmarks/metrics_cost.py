@@ -85,7 +85,7 @@ def time_fid(features: dict, samples: int, tmp: Path) -> tuple[float, float]:
     )
     spec = {"classifier_dir": str(tmp / "classifiers"), "stats_dir": str(tmp / "stats"), **features}
     callback = FIDCallback(features=spec, num_samples=samples, batch_size=250)
-    callback.try_prepare(datamodule, torch.device("cpu"))  # builds and caches real statistics
+    callback.try_prepare(module, datamodule)  # builds and caches real statistics
     start = time.perf_counter()
     callback.measure(module, datamodule, tag="benchmark")
     total = time.perf_counter() - start

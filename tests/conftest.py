@@ -38,6 +38,7 @@ FAST = [
     "callbacks.fid.num_samples=300",
     "callbacks.class_coverage.num_samples=300",
     "callbacks.conditional_accuracy.num_samples=300",
+    "callbacks.class_fid.num_samples=300",
     # One folder for the whole session: the digits classifier the metric callbacks train
     # on first use is trained once.
     f"callbacks.metric_features.classifier_dir={tempfile.mkdtemp(prefix='ganarena-test-')}",

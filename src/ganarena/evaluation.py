@@ -63,7 +63,7 @@ def measure_all(
     values: dict[str, float] = {}
     settings: dict[str, Any] = {}
     for callback in callbacks:
-        if callback.try_prepare(datamodule, module.device):
+        if callback.try_prepare(module, datamodule):
             measured = callback.measure(module, datamodule, tag="eval")
             values.update({k: v for k, v in measured.items() if not k.endswith("_best")})
             settings[callback.label] = callback.describe()

@@ -1,5 +1,5 @@
-"""Callbacks: samples, NaN guard, DDP sync check, metrics (FID, KID, IS, precision/recall,
-class and mode coverage) and training diagnostics."""
+"""Callbacks: samples, NaN guard, DDP sync check, metrics (FID, per-class FID, KID, IS,
+precision/recall, class and mode coverage) and training diagnostics."""
 
 from ganarena.callbacks.classifier_metrics import (
     ClassCoverageCallback,
@@ -8,7 +8,7 @@ from ganarena.callbacks.classifier_metrics import (
     PrecisionRecallCallback,
 )
 from ganarena.callbacks.diagnostics import TrainingDiagnostics
-from ganarena.callbacks.distance_metrics import FIDCallback, KIDCallback
+from ganarena.callbacks.distance_metrics import ClassFIDCallback, FIDCallback, KIDCallback
 from ganarena.callbacks.guards import NonFiniteLossGuard
 from ganarena.callbacks.measurement import ScheduledMeasurement
 from ganarena.callbacks.mode_coverage import ModeCoverageCallback
@@ -17,6 +17,7 @@ from ganarena.callbacks.sync_check import ParameterSyncCheck
 
 __all__ = [
     "ClassCoverageCallback",
+    "ClassFIDCallback",
     "ConditionalAccuracyCallback",
     "FIDCallback",
     "InceptionScoreCallback",

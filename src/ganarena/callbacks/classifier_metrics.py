@@ -12,9 +12,7 @@ from ganarena.errors import GanArenaError
 from ganarena.features.base import FeatureExtractor, FeatureOutputs
 from ganarena.metrics.class_coverage import ClassCoverage
 from ganarena.metrics.distances import inception_score_metric, seeded_compute
-from ganarena.metrics.feature_bank import feature_bank, rank_seed, sample_inputs
 from ganarena.metrics.precision_recall import ImprovedPrecisionRecall
-from ganarena.metrics.ranks import share_of
 
 
 def classifier_mismatch(datamodule: GANDataModule, extractor: FeatureExtractor) -> str | None:
@@ -113,7 +111,7 @@ class PrecisionRecallCallback(FeatureMetricCallback):
 
 class ConditionalAccuracyCallback(FeatureMetricCallback):
     """Logs `val/conditional_accuracy`: how often the domain classifier sees the class that a
-    conditional generator was asked for (chance is 1 / classes). Logs nothing when the
+    conditional generator was asked for (chance is 1 / classes). Skips itself when the
     generator is unconditional.
     """
 
@@ -125,16 +123,12 @@ class ConditionalAccuracyCallback(FeatureMetricCallback):
     def make_metric(self, extractor: FeatureExtractor) -> Metric:
         return MulticlassAccuracy(extractor.num_classes, average="micro")
 
+    def mismatch(self, module: pl.LightningModule) -> str | None:
+        return self.require_conditional(module)
+
     def measure(self, module: pl.LightningModule, datamodule: GANDataModule, tag: object) -> dict:
-        if not getattr(module, "num_classes", None):
-            return {}
-        assert self.metric is not None and self.extractor is not None
-        fake = feature_bank(datamodule).fake(
-            module, self.extractor, self.num_samples, self.seed, self.batch_size, tag
-        )
-        _, labels = sample_inputs(
-            share_of(self.num_samples), module.latent_dim, module.num_classes, rank_seed(self.seed)
-        )
+        assert self.metric is not None
+        fake, labels = self.generated_with_labels(module, datamodule, tag)
         self.metric.reset()
         self.metric.update(fake.logits.to(self.metric.device), labels.to(self.metric.device))
         return {"val/conditional_accuracy": float(self.metric.compute())}

@@ -1,16 +1,19 @@
-"""FID and KID callbacks: distances between real and generated feature distributions."""
+"""FID, per-class FID and KID callbacks: distances between real and generated features."""
 
 from __future__ import annotations
 
 import logging
 import math
 
+import lightning.pytorch as pl
+from torch import Tensor
 from torchmetrics import Metric
 
 from ganarena.callbacks.feature_metric import FeatureMetricCallback
 from ganarena.data.base import GANDataModule
 from ganarena.errors import GanArenaError
 from ganarena.features.base import FeatureExtractor, FeatureOutputs
+from ganarena.metrics.class_fid import ClassConditionalFID
 from ganarena.metrics.distances import (
     frechet_distance_metric,
     kernel_distance_metric,
@@ -92,3 +95,55 @@ class KIDCallback(FeatureMetricCallback):
     def results(self, metric: Metric) -> dict[str, float]:
         mean, std = seeded_compute(metric, self.seed)
         return {"val/kid": float(mean), "val/kid_std": float(std)}
+
+
+class ClassFIDCallback(FeatureMetricCallback):
+    """Logs `val/intra_fid` (the mean over classes) and `val/class_fid/<c>` for a conditional
+    GAN: the FID between the samples asked for class c and the real samples of class c.
+    Skips itself when the generator is unconditional.
+    """
+
+    label = "class_fid"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.real_labels: Tensor | None = None
+        self.classes = 0
+
+    def check(self, datamodule: GANDataModule, extractor: FeatureExtractor) -> str | None:
+        classes = datamodule.num_classes
+        if not classes:
+            return f"{datamodule.name} has no classes"
+        self.classes = classes
+        self.real_labels = datamodule.real_labels(self.real_count)  # those of the cached features
+        fewest = min(self.num_samples, self.real_count) // classes
+        if fewest <= extractor.num_features:
+            log.warning(
+                "class_fid: about %d samples per class for %d-dim features: each class's "
+                "covariance is not full rank and its FID is biased upwards (compare runs with "
+                "the same sample counts, or raise callbacks.class_fid.num_samples)",
+                fewest,
+                extractor.num_features,
+            )
+        return None
+
+    def make_metric(self, extractor: FeatureExtractor) -> Metric:
+        return ClassConditionalFID(self.classes, extractor.num_features)
+
+    def add_real(self, metric: Metric, real: FeatureOutputs, first_rank: bool) -> None:
+        assert self.real_labels is not None
+        metric.set_real(real.features, self.real_labels)
+
+    def mismatch(self, module: pl.LightningModule) -> str | None:
+        return self.require_conditional(module)
+
+    def measure(self, module: pl.LightningModule, datamodule: GANDataModule, tag: object) -> dict:
+        assert self.metric is not None
+        fake, labels = self.generated_with_labels(module, datamodule, tag)
+        self.metric.reset()
+        self.metric.update(fake.features.to(self.metric.device), labels.to(self.metric.device))
+        fids = self.metric.compute()
+        values = {f"val/class_fid/{c}": float(fid) for c, fid in enumerate(fids)}
+        measured = fids[~fids.isnan()]
+        values["val/intra_fid"] = float(measured.mean()) if len(measured) else math.nan
+        return values

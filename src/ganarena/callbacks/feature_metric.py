@@ -7,6 +7,7 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from torch import Tensor
 from torchmetrics import Metric
 
 from ganarena.callbacks.measurement import ScheduledMeasurement
@@ -14,8 +15,8 @@ from ganarena.data.base import GANDataModule
 from ganarena.errors import GanArenaError
 from ganarena.features.base import FeatureExtractor, FeatureOutputs
 from ganarena.features.factory import FeatureSpec
-from ganarena.metrics.feature_bank import feature_bank
-from ganarena.metrics.ranks import rank_and_world_size
+from ganarena.metrics.feature_bank import feature_bank, rank_seed, sample_inputs
+from ganarena.metrics.ranks import rank_and_world_size, share_of
 
 
 class FeatureMetricCallback(ScheduledMeasurement):
@@ -70,6 +71,26 @@ class FeatureMetricCallback(ScheduledMeasurement):
         self.metric.reset()
         self.add_fake(self.metric, fake.to(self.metric.device))
         return self.results(self.metric)
+
+    def require_conditional(self, module: pl.LightningModule) -> str | None:
+        """For `mismatch` in the callbacks that judge a class-conditional generator."""
+        if not getattr(module, "num_classes", None):
+            return "the generator is unconditional (conditioning=none)"
+        return None
+
+    def generated_with_labels(
+        self, module: pl.LightningModule, datamodule: GANDataModule, tag: object
+    ) -> tuple[FeatureOutputs, Tensor]:
+        """This rank's generated features and the labels a conditional generator was asked for."""
+        assert self.extractor is not None
+        fake = feature_bank(datamodule).fake(
+            module, self.extractor, self.num_samples, self.seed, self.batch_size, tag
+        )
+        _, labels = sample_inputs(
+            share_of(self.num_samples), module.latent_dim, module.num_classes, rank_seed(self.seed)
+        )
+        assert labels is not None, "only for a conditional generator"
+        return fake, labels
 
     def describe(self) -> dict[str, Any]:
         described = {} if self.extractor is None else self.extractor.describe()

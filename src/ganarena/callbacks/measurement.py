@@ -68,15 +68,20 @@ class ScheduledMeasurement(pl.Callback):
     def measure(self, module: pl.LightningModule, datamodule: GANDataModule, tag: object) -> dict:
         raise NotImplementedError
 
+    def mismatch(self, module: pl.LightningModule) -> str | None:
+        """Why the measurement does not apply to this module (say, it is unconditional)."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         """Settings recorded with the results (e.g. the feature extractor)."""
         return {}
 
     # -- setup, shared by training and `eval.py` ------------------------------------------
-    def try_prepare(self, datamodule: GANDataModule, device: torch.device) -> bool:
-        """Prepare; on data that does not fit or a missing extractor, one line and disable."""
+    def try_prepare(self, module: pl.LightningModule, datamodule: GANDataModule) -> bool:
+        """Prepare; on a module or data that does not fit or a missing extractor, one line
+        and disable (before any real statistics are computed for nothing)."""
         try:
-            reason = self.prepare(datamodule, device)
+            reason = self.mismatch(module) or self.prepare(datamodule, module.device)
         except FeatureUnavailable as error:
             reason = str(error)
             log.warning("%s: disabled, training goes on without it: %s", self.label, reason)
@@ -91,7 +96,7 @@ class ScheduledMeasurement(pl.Callback):
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         datamodule = trainer.datamodule
         datamodule.setup("fit")
-        if self.try_prepare(datamodule, pl_module.device):
+        if self.try_prepare(pl_module, datamodule):
             settings = {f"{self.label}/{key}": value for key, value in self.describe().items()}
             for logger in trainer.loggers:
                 logger.log_hyperparams(settings)

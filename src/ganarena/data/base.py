@@ -104,17 +104,29 @@ class GANDataModule(LightningDataModule, ABC):
     def real_samples(self, n: int) -> torch.Tensor:
         """The first `n` of a fixed permutation: the same real samples for every call and run."""
         dataset = self._ready_dataset()
-        size = len(dataset)
+        indices = self._real_indices(n)
+        if isinstance(dataset, InMemoryDataset):
+            return dataset.__getitems__(indices)[0]
+        return torch.stack([dataset[index][0] for index in indices])
+
+    def real_labels(self, n: int) -> torch.Tensor:
+        """The labels of `real_samples(n)`, in the same order (-1 where a sample has none)."""
+        dataset = self._ready_dataset()
+        indices = self._real_indices(n)
+        labels = getattr(dataset, "labels", None)
+        if labels is not None:  # in-memory and image-file data: no image is decoded
+            return torch.as_tensor(labels, dtype=torch.int64)[indices]
+        return torch.as_tensor([int(dataset[index][1]) for index in indices], dtype=torch.int64)
+
+    def _real_indices(self, n: int) -> list[int]:
+        size = len(self._ready_dataset())
         if n > size:
             raise GanArenaError(
                 f"asked for {n} real samples but {self.name} has only {size}:"
                 f" request at most {size}"
             )
         generator = torch.Generator().manual_seed(REAL_SAMPLES_SEED)
-        indices = torch.randperm(size, generator=generator)[:n].tolist()
-        if isinstance(dataset, InMemoryDataset):
-            return dataset.__getitems__(indices)[0]
-        return torch.stack([dataset[index][0] for index in indices])
+        return torch.randperm(size, generator=generator)[:n].tolist()
 
     def _ready_dataset(self) -> Dataset:
         """Set up on demand so `real_samples` also works outside a Trainer (one process)."""
