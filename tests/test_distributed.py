@@ -78,7 +78,9 @@ QUIET = ["logger=csv", "~callbacks.rich_progress_bar", "+trainer.enable_progress
 @pytest.mark.slow
 def test_two_cpu_processes_train_with_identical_parameters(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    result = run_train("trainer.devices=2", "trainer.max_epochs=2", *QUIET, f"hydra.run.dir={run}")
+    # With a weight average: it must stay identical on the ranks too (sync check).
+    overrides = ["trainer.devices=2", "trainer.max_epochs=2", "model.ema_decay=0.9"]
+    result = run_train(*overrides, *QUIET, f"hydra.run.dir={run}")
     assert result.returncode == 0, result.stderr[-2000:]
     output = result.stdout + result.stderr
     assert "GLOBAL_RANK: 1, MEMBER: 2/2" in output

@@ -20,6 +20,7 @@ from torch.optim import Optimizer
 
 from ganarena.conditioning import Conditioning, check_label_range
 from ganarena.losses import GANLoss
+from ganarena.networks.averaging import GeneratorAverage
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 
@@ -47,6 +48,7 @@ class GANModule(pl.LightningModule):
         generator_optimizer: OptimizerFactory,
         discriminator_optimizer: OptimizerFactory,
         conditioning: Conditioning | None = None,
+        ema_decay: float | None = None,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -56,6 +58,10 @@ class GANModule(pl.LightningModule):
         self.conditioning = conditioning or Conditioning("none")
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
+        #: The weight average that samples and metrics use, when `ema_decay` is set.
+        self.generator_average = (
+            None if ema_decay is None else GeneratorAverage(generator, ema_decay)
+        )
         self.last_step: StepRecord | None = None
         #: The run's resolved config, stored in checkpoints so that evaluation can rebuild it.
         self.run_config: dict[str, Any] | None = None
@@ -77,12 +83,24 @@ class GANModule(pl.LightningModule):
         """Uniform class labels when conditional, else None."""
         return self.conditioning.random_labels(num_samples, self.device)
 
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator that samples, metrics and evaluation use: the average when kept."""
+        return self.generator if self.generator_average is None else self.generator_average
+
     @torch.no_grad()
     def generate(self, noise: Tensor, labels: Tensor | None = None) -> Tensor:
-        """Samples for a given noise batch (and labels, when conditional); no gradients."""
+        """Samples for a noise batch (and labels, when conditional) from `sampler` in eval
+        mode (batch norm from its running statistics); the training mode is restored."""
         if labels is not None:
             labels = labels.to(self.device)
-        return self.generator(noise.to(self.device), labels)
+        sampler = self.sampler
+        was_training = sampler.training
+        sampler.eval()
+        try:
+            return sampler(noise.to(self.device), labels)
+        finally:
+            sampler.train(was_training)
 
     def setup(self, stage: str) -> None:
         """Check the data's labels once, before training, when the networks use them."""
@@ -177,6 +195,8 @@ class GANModule(pl.LightningModule):
             optimizer.zero_grad(set_to_none=True)
             self.manual_backward(total)
             optimizer.step()
+        if self.generator_average is not None:
+            self.generator_average.update(self.generator)
         return fake_scores.detach(), loss.detach()
 
     def _log_step(self, loss_d: Tensor, loss_g: Tensor, penalty: Tensor | None) -> None:

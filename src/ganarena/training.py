@@ -55,6 +55,7 @@ def build_module(cfg: DictConfig, datamodule: GANDataModule) -> GANModule:
         generator_optimizer=instantiate(cfg.optimizer.generator, _convert_="all"),
         discriminator_optimizer=instantiate(cfg.optimizer.discriminator, _convert_="all"),
         conditioning=conditioning,
+        ema_decay=cfg.model.get("ema_decay"),
     )
     module.run_config = OmegaConf.to_container(cfg, resolve=True)
     return module

@@ -55,10 +55,7 @@ class SampleWriter(pl.Callback):
         self._last_written = step
         images = len(trainer.datamodule.sample_shape) == 3
         noise, labels, columns = self._inputs(pl_module, images)
-        was_training = pl_module.generator.training
-        pl_module.generator.eval()
         fake = pl_module.generate(noise, labels)
-        pl_module.generator.train(was_training)
         path = self.dirpath / f"step_{step:07d}.png"
         if images:
             save_image_grid(fake, path, nrow=columns)

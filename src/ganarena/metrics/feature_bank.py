@@ -48,23 +48,17 @@ def sample_inputs(
 
 @torch.no_grad()
 def generate_samples(module: nn.Module, count: int, seed: int, batch_size: int) -> Tensor:
-    """`count` samples from the inputs `seed` stands for; the generator in eval mode, then
-    restored. A private generator: evaluating never changes the run's random stream.
+    """`count` samples from the inputs `seed` stands for, through `module.generate` (eval
+    mode). A private generator: evaluating never changes the run's random stream.
     """
-    generator = module.generator
     noise, labels = sample_inputs(
         count, module.latent_dim, getattr(module, "num_classes", None), seed
     )
     label_chunks = (
         labels.split(batch_size) if labels is not None else [None] * len(noise.split(batch_size))
     )
-    was_training = generator.training
-    generator.eval()
-    try:
-        chunks = zip(noise.split(batch_size), label_chunks, strict=True)
-        return torch.cat([module.generate(z, y) for z, y in chunks])
-    finally:
-        generator.train(was_training)
+    chunks = zip(noise.split(batch_size), label_chunks, strict=True)
+    return torch.cat([module.generate(z, y) for z, y in chunks])
 
 
 def rank_seed(seed: int) -> int:
