@@ -6,9 +6,10 @@ trains for the same number of GENERATOR steps (each preset makes its own n_criti
 per G step) and scores 2,500 samples with `ganarena.metrics.mode_coverage` (VEEGAN/PacGAN
 protocol). It writes a Markdown table of mean ± std over seeds to
 `benchmarks/results/mode_collapse.md` and prints it; every single run is kept as a JSON line
-in `benchmarks/results/mode_collapse.jsonl`, so an interrupted benchmark resumes.
+in `benchmarks/results/mode_collapse.jsonl` (with the z size and weight-average decay it ran
+with), so an interrupted benchmark resumes.
 
-    python benchmarks/mode_collapse.py                       # everything (~35 min on 2 cores)
+    python benchmarks/mode_collapse.py --jobs 2              # everything (~1 h on 2 cores)
     python benchmarks/mode_collapse.py --losses hinge r1 --data ring --seeds 1 --steps 500
 """
 
@@ -110,6 +111,8 @@ def run_one(loss: str, data: str, seed: int, steps: int, batch_size: int, sample
         "seed": seed,
         "steps": steps,
         "batch_size": batch_size,
+        "latent_dim": int(cfg.model.generator.latent_dim),
+        "ema_decay": cfg.model.get("ema_decay"),
         "modes": coverage.modes_captured,
         "high_quality": coverage.high_quality_fraction,
         "reverse_kl": coverage.reverse_kl,

@@ -125,7 +125,7 @@ def test_discriminator_first_layer_is_never_normalised() -> None:
         ((1, 28, 32), "DCGAN needs square images, but the data gives 28x32: set data.image_size"),
         (
             (2,),
-            "DCGAN networks need images, but the data gives points of shape (2,): use model=mlp",
+            "DCGAN networks need images, but the data gives points of shape (2,): use model=points",
         ),
     ],
 )

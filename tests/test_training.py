@@ -83,8 +83,8 @@ def test_image_size_the_network_cannot_make_names_the_fix(compose_config) -> Non
         train(compose_config(*FAST, "data.image_size=30"))
 
 
-def test_point_data_with_convolutional_networks_names_model_mlp(compose_config) -> None:
-    with pytest.raises(GanArenaError, match="use model=mlp"):
+def test_point_data_with_convolutional_networks_names_model_points(compose_config) -> None:
+    with pytest.raises(GanArenaError, match="use model=points"):
         train(compose_config(*FAST, "data=ring", "model=dcgan"))
 
 

@@ -51,9 +51,7 @@ class GeneratorAverage(nn.Module):
     @torch.no_grad()
     def update(self, generator: nn.Module) -> None:
         weight = 1.0 - self.current_decay()
-        for average, current in zip(
-            self.network.parameters(), generator.parameters(), strict=True
-        ):
+        for average, current in zip(self.network.parameters(), generator.parameters(), strict=True):
             average.lerp_(current.detach(), weight)
         for average, current in zip(self.network.buffers(), generator.buffers(), strict=True):
             average.copy_(current)

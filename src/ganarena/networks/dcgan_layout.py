@@ -50,9 +50,10 @@ def _image_dims(data_shape: Sequence[int]) -> tuple[int, int, int]:
     """(C, H, W) of image data; anything else is not for convolutions."""
     shape = tuple(int(d) for d in data_shape)
     if len(shape) != 3:
+        fix = "use model=points (or model=mlp)" if len(shape) == 1 else "use model=mlp"
         kind = "points" if len(shape) == 1 else "data"
         raise GanArenaError(
-            f"DCGAN networks need images, but the data gives {kind} of shape {shape}: use model=mlp"
+            f"DCGAN networks need images, but the data gives {kind} of shape {shape}: {fix}"
         )
     return shape[0], shape[1], shape[2]
 
