@@ -37,10 +37,13 @@ def test_every_loss_instantiates_with_its_optimizers(compose_config, option) -> 
         assert optimizer.param_groups[0]["lr"] == cfg.optimizer[network].lr
 
 
-def test_two_dimensional_data_switches_to_mlp_networks(compose_config) -> None:
+def test_two_dimensional_data_switches_to_the_points_networks(compose_config) -> None:
     for data in ("ring", "grid"):
         cfg = compose_config(f"data={data}")
         assert cfg.model.generator._target_ == "ganarena.networks.MLPGenerator"
+        assert cfg.model.generator.latent_dim == 2 and cfg.model.ema_decay == 0.999
+    plain = compose_config("data=ring", "model=mlp")  # the command line still wins
+    assert plain.model.generator.latent_dim == 16 and plain.model.ema_decay is None
     assert compose_config().model.generator._target_ == "ganarena.networks.DCGANGenerator"
 
 

@@ -228,7 +228,8 @@ def test_default_init_keeps_pytorch_weights() -> None:
 )
 def test_model_configs_instantiate(config_name: str, data_shape: tuple[int, ...]) -> None:
     config = OmegaConf.load(MODEL_CONFIGS / f"{config_name}.yaml")
-    assert set(config) == {"generator", "discriminator"}
+    assert set(config) == {"generator", "discriminator", "ema_decay"}
+    assert config.ema_decay is None  # images sample the raw generator unless asked
     generator = instantiate(config.generator, data_shape=data_shape)
     discriminator = instantiate(config.discriminator, data_shape=data_shape)
     assert discriminator.normalization == "none"
