@@ -18,16 +18,6 @@ from ganarena.training import train
 from .conftest import FAST
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small networks gain nothing from a second thread, and on a shared, busy CPU two
-    threads that wait for each other run many times slower than one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def k_after(loss: BEGAN, real_errors: list[float], fake_errors: list[float]) -> float:
     loss.update_state(torch.tensor(real_errors), torch.tensor(fake_errors))
     return loss.k.item()

@@ -18,17 +18,6 @@ from ganarena.training import build_module, train
 
 from .conftest import FAST
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small networks gain nothing from a second thread, and on a shared, busy CPU two
-    threads that wait for each other run many times slower than one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 PRESETS = [
     "minimax",
     "nonsaturating",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import lightning.pytorch as pl
+from torch import Tensor
 from torchmetrics import Metric
 from torchmetrics.classification import MulticlassAccuracy
 
-from ganarena.callbacks.feature_metric import FeatureMetricCallback
+from ganarena.callbacks.feature_metric import (
+    ConditionalFeatureMetricCallback,
+    FeatureMetricCallback,
+)
 from ganarena.data.base import GANDataModule
 from ganarena.errors import GanArenaError
 from ganarena.features.base import FeatureExtractor, FeatureOutputs
@@ -109,7 +112,7 @@ class PrecisionRecallCallback(FeatureMetricCallback):
         return {"val/precision": float(precision), "val/recall": float(recall)}
 
 
-class ConditionalAccuracyCallback(FeatureMetricCallback):
+class ConditionalAccuracyCallback(ConditionalFeatureMetricCallback):
     """Logs `val/conditional_accuracy`: how often the domain classifier sees the class that a
     conditional generator was asked for (chance is 1 / classes). Skips itself when the
     generator is unconditional.
@@ -123,12 +126,8 @@ class ConditionalAccuracyCallback(FeatureMetricCallback):
     def make_metric(self, extractor: FeatureExtractor) -> Metric:
         return MulticlassAccuracy(extractor.num_classes, average="micro")
 
-    def mismatch(self, module: pl.LightningModule) -> str | None:
-        return self.require_conditional(module)
+    def add_labelled_fake(self, metric: Metric, fake: FeatureOutputs, labels: Tensor) -> None:
+        metric.update(fake.logits, labels)
 
-    def measure(self, module: pl.LightningModule, datamodule: GANDataModule, tag: object) -> dict:
-        assert self.metric is not None
-        fake, labels = self.generated_with_labels(module, datamodule, tag)
-        self.metric.reset()
-        self.metric.update(fake.logits.to(self.metric.device), labels.to(self.metric.device))
-        return {"val/conditional_accuracy": float(self.metric.compute())}
+    def results(self, metric: Metric) -> dict[str, float]:
+        return {"val/conditional_accuracy": float(metric.compute())}

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import math
 
-import lightning.pytorch as pl
 from torch import Tensor
 from torchmetrics import Metric
 
-from ganarena.callbacks.feature_metric import FeatureMetricCallback
+from ganarena.callbacks.feature_metric import (
+    ConditionalFeatureMetricCallback,
+    FeatureMetricCallback,
+)
 from ganarena.data.base import GANDataModule
 from ganarena.errors import GanArenaError
 from ganarena.features.base import FeatureExtractor, FeatureOutputs
@@ -97,7 +99,7 @@ class KIDCallback(FeatureMetricCallback):
         return {"val/kid": float(mean), "val/kid_std": float(std)}
 
 
-class ClassFIDCallback(FeatureMetricCallback):
+class ClassFIDCallback(ConditionalFeatureMetricCallback):
     """Logs `val/intra_fid` (the mean over classes) and `val/class_fid/<c>` for a conditional
     GAN: the FID between the samples asked for class c and the real samples of class c.
     Skips itself when the generator is unconditional.
@@ -134,15 +136,11 @@ class ClassFIDCallback(FeatureMetricCallback):
         assert self.real_labels is not None
         metric.set_real(real.features, self.real_labels)
 
-    def mismatch(self, module: pl.LightningModule) -> str | None:
-        return self.require_conditional(module)
+    def add_labelled_fake(self, metric: Metric, fake: FeatureOutputs, labels: Tensor) -> None:
+        metric.update(fake.features, labels)
 
-    def measure(self, module: pl.LightningModule, datamodule: GANDataModule, tag: object) -> dict:
-        assert self.metric is not None
-        fake, labels = self.generated_with_labels(module, datamodule, tag)
-        self.metric.reset()
-        self.metric.update(fake.features.to(self.metric.device), labels.to(self.metric.device))
-        fids = self.metric.compute()
+    def results(self, metric: Metric) -> dict[str, float]:
+        fids = metric.compute()
         values = {f"val/class_fid/{c}": float(fid) for c, fid in enumerate(fids)}
         measured = fids[~fids.isnan()]
         values["val/intra_fid"] = float(measured.mean()) if len(measured) else math.nan

@@ -64,33 +64,20 @@ class FeatureMetricCallback(ScheduledMeasurement):
         return None
 
     def measure(self, module: pl.LightningModule, datamodule: GANDataModule, tag: object) -> dict:
-        assert self.metric is not None and self.extractor is not None
-        fake = feature_bank(datamodule).fake(
-            module, self.extractor, self.num_samples, self.seed, self.batch_size, tag
-        )
+        assert self.metric is not None
+        fake = self.generated_features(module, datamodule, tag)
         self.metric.reset()
         self.add_fake(self.metric, fake.to(self.metric.device))
         return self.results(self.metric)
 
-    def require_conditional(self, module: pl.LightningModule) -> str | None:
-        """For `mismatch` in the callbacks that judge a class-conditional generator."""
-        if not getattr(module, "num_classes", None):
-            return "the generator is unconditional (conditioning=none)"
-        return None
-
-    def generated_with_labels(
+    def generated_features(
         self, module: pl.LightningModule, datamodule: GANDataModule, tag: object
-    ) -> tuple[FeatureOutputs, Tensor]:
-        """This rank's generated features and the labels a conditional generator was asked for."""
+    ) -> FeatureOutputs:
+        """This rank's share of the samples, embedded once per step for every metric."""
         assert self.extractor is not None
-        fake = feature_bank(datamodule).fake(
+        return feature_bank(datamodule).fake(
             module, self.extractor, self.num_samples, self.seed, self.batch_size, tag
         )
-        _, labels = sample_inputs(
-            share_of(self.num_samples), module.latent_dim, module.num_classes, rank_seed(self.seed)
-        )
-        assert labels is not None, "only for a conditional generator"
-        return fake, labels
 
     def describe(self) -> dict[str, Any]:
         described = {} if self.extractor is None else self.extractor.describe()
@@ -110,4 +97,33 @@ class FeatureMetricCallback(ScheduledMeasurement):
         raise NotImplementedError
 
     def results(self, metric: Metric) -> dict[str, float]:
+        raise NotImplementedError
+
+
+class ConditionalFeatureMetricCallback(FeatureMetricCallback):
+    """A metric of a class-conditional generator: it sees the label each sample was asked
+    for. Skips itself (one info line) when the generator is unconditional.
+
+    Subclasses give `add_labelled_fake` instead of `add_fake`.
+    """
+
+    def mismatch(self, module: pl.LightningModule) -> str | None:
+        if not getattr(module, "num_classes", None):
+            return "the generator is unconditional (conditioning=none)"
+        return None
+
+    def measure(self, module: pl.LightningModule, datamodule: GANDataModule, tag: object) -> dict:
+        assert self.metric is not None
+        fake = self.generated_features(module, datamodule, tag)
+        # The labels the samples were generated with: the same seed, the same draw.
+        _, labels = sample_inputs(
+            share_of(self.num_samples), module.latent_dim, module.num_classes, rank_seed(self.seed)
+        )
+        assert labels is not None
+        self.metric.reset()
+        device = self.metric.device
+        self.add_labelled_fake(self.metric, fake.to(device), labels.to(device))
+        return self.results(self.metric)
+
+    def add_labelled_fake(self, metric: Metric, fake: FeatureOutputs, labels: Tensor) -> None:
         raise NotImplementedError

@@ -44,15 +44,20 @@ class GeneratorAverage(nn.Module):
     def train(self, mode: bool = True) -> GeneratorAverage:
         return super().train(False)  # Lightning's model.train() must not switch it
 
+    def decay_now(self) -> Tensor:
+        """min(decay, (1 + t) / (10 + t)) as a tensor on the weights' device: reading the
+        update count on the host would stall a GPU at every generator step."""
+        t = self.updates.double()
+        return ((1 + t) / (10 + t)).clamp(max=self.decay)
+
     def current_decay(self) -> float:
-        t = int(self.updates)
-        return min(self.decay, (1 + t) / (10 + t))
+        return float(self.decay_now())
 
     @torch.no_grad()
     def update(self, generator: nn.Module) -> None:
-        weight = 1.0 - self.current_decay()
+        weight = 1.0 - self.decay_now()
         for average, current in zip(self.network.parameters(), generator.parameters(), strict=True):
-            average.lerp_(current.detach(), weight)
+            average.lerp_(current, weight.to(average.dtype))
         for average, current in zip(self.network.buffers(), generator.buffers(), strict=True):
             average.copy_(current)
         self.updates += 1
