@@ -70,7 +70,7 @@ class SmallUserNet(torch.nn.Module):
         return self.body(images)
 
 
-def time_fid(features: dict, samples: int, tmp: Path) -> tuple[float, float]:
+def time_fid(features: dict, samples: int, tmp: Path, device: torch.device) -> tuple[float, float]:
     """Seconds for one FID measurement, and of them the final distance (`compute`) alone."""
     datamodule = DigitsDataModule()
     datamodule.setup("fit")
@@ -82,17 +82,25 @@ def time_fid(features: dict, samples: int, tmp: Path) -> tuple[float, float]:
         NonSaturating(),
         torch.optim.Adam,
         torch.optim.Adam,
-    )
+    ).to(device)
     spec = {"classifier_dir": str(tmp / "classifiers"), "stats_dir": str(tmp / "stats"), **features}
     callback = FIDCallback(features=spec, num_samples=samples, batch_size=250)
     callback.try_prepare(module, datamodule)  # builds and caches real statistics
     start = time.perf_counter()
     callback.measure(module, datamodule, tag="benchmark")
+    synchronize(device)
     total = time.perf_counter() - start
     callback.metric._computed = None  # torchmetrics caches the last result
     start = time.perf_counter()
     callback.metric.compute()
+    synchronize(device)
     return total, time.perf_counter() - start
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so a time covers the work and not only its launch."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 class HookTimer:
@@ -164,7 +172,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--inception-samples", type=int, default=100)
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
+    device = torch.device(args.device)
     print(
         f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} "
         f"torch threads, torch {torch.__version__}, cuda {torch.cuda.is_available()}"
@@ -172,13 +182,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         print(f"FID of {args.samples} generated 8x8 digits (generation + features + distance):")
-        seconds, _ = time_fid({"name": "domain_classifier"}, args.samples, tmp)
+        seconds, _ = time_fid({"name": "domain_classifier"}, args.samples, tmp, device)
         print(f"  domain classifier (128-d):  {seconds:8.2f} s")
-        seconds, _ = time_fid({"name": "module", "module": SmallUserNet()}, args.samples, tmp)
+        seconds, _ = time_fid(
+            {"name": "module", "module": SmallUserNet()}, args.samples, tmp, device
+        )
         print(f"  user module (256-d conv):   {seconds:8.2f} s")
         weights = random_inception_weights(tmp / "inception.pth")
         spec = {"name": "inception", "inception_weights_path": str(weights)}
-        seconds, distance = time_fid(spec, args.inception_samples, tmp)
+        seconds, distance = time_fid(spec, args.inception_samples, tmp, device)
         per_sample = (seconds - distance) / args.inception_samples
         scaled = per_sample * args.samples + distance
         print(

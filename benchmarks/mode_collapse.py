@@ -11,6 +11,7 @@ with), so an interrupted benchmark resumes.
 
     python benchmarks/mode_collapse.py --jobs 2              # everything (~1 h on 2 cores)
     python benchmarks/mode_collapse.py --losses hinge r1 --data ring --seeds 1 --steps 500
+    python benchmarks/mode_collapse.py --losses wgan_lp --steps 10000 --accelerator gpu --jobs 6
 """
 
 from __future__ import annotations
@@ -80,7 +81,9 @@ class Timer(pl.Callback):
         self.seconds = time.perf_counter() - self.start
 
 
-def run_one(loss: str, data: str, seed: int, steps: int, batch_size: int, samples: int) -> dict:
+def run_one(
+    loss: str, data: str, seed: int, steps: int, batch_size: int, samples: int, accelerator: str
+) -> dict:
     """Train one preset on one data set with one seed; score its samples."""
     with tempfile.TemporaryDirectory() as output_dir:
         cfg = compose_run(loss, data, seed, batch_size, Path(output_dir))
@@ -89,7 +92,7 @@ def run_one(loss: str, data: str, seed: int, steps: int, batch_size: int, sample
         module = build_module(cfg, datamodule)
         timer = Timer()
         trainer = pl.Trainer(
-            accelerator="cpu",
+            accelerator=accelerator,
             devices=1,
             max_steps=steps * (cfg.loss.n_critic + 1),  # optimizer steps: n_critic D + 1 G
             max_epochs=-1,
@@ -102,7 +105,8 @@ def run_one(loss: str, data: str, seed: int, steps: int, batch_size: int, sample
         )
         trainer.fit(module, datamodule=datamodule)
     torch.manual_seed(10_000 + seed)
-    points = module.generate(torch.randn(samples, module.latent_dim)).cpu()
+    z = torch.randn(samples, module.latent_dim)
+    points = module.generate(z.to(module.device)).cpu()
     finite = bool(torch.isfinite(points).all())
     coverage = mode_coverage(torch.nan_to_num(points, nan=1e6), datamodule.means, datamodule.std)
     return {
@@ -117,6 +121,7 @@ def run_one(loss: str, data: str, seed: int, steps: int, batch_size: int, sample
         "high_quality": coverage.high_quality_fraction,
         "reverse_kl": coverage.reverse_kl,
         "finite": finite,
+        "accelerator": accelerator,
         "steps_per_second": steps / timer.seconds,
     }
 
@@ -186,6 +191,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=2500)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
+    parser.add_argument(
+        "--accelerator", choices=["cpu", "gpu"], default="cpu", help="where each run trains"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "mode_collapse.md")
     args = parser.parse_args()
     quiet(args.threads)
@@ -195,7 +203,7 @@ def main() -> None:
     records = load_records(log, budget)
     started = time.perf_counter()
     todo = [
-        (loss, data, seed, args.steps, args.batch_size, args.samples)
+        (loss, data, seed, args.steps, args.batch_size, args.samples, args.accelerator)
         for data in args.data
         for seed in args.seeds
         for loss in args.losses
@@ -205,7 +213,9 @@ def main() -> None:
     with concurrent.futures.ProcessPoolExecutor(
         args.jobs, mp_context=context, initializer=quiet, initargs=(args.threads,)
     ) as pool:
-        for record in pool.map(run_one, *zip(*todo, strict=True)) if todo else []:
+        runs = [pool.submit(run_one, *task) for task in todo]
+        for finished in concurrent.futures.as_completed(runs):  # keep each run as it ends
+            record = finished.result()
             records.append(record)
             with log.open("a") as handle:
                 handle.write(json.dumps(record) + "\n")
@@ -220,7 +230,9 @@ def main() -> None:
     result = (
         f"{args.steps} generator steps, batch {args.batch_size}, seeds "
         f"{', '.join(map(str, args.seeds))}, {args.samples} samples; mean ± std over seeds; "
-        f"{torch.get_num_threads()} CPU thread(s)\n\n{table(records, args.losses, args.data)}\n"
+        f"{torch.get_num_threads()} CPU thread(s) per run; trained on "
+        f"{', '.join(sorted({r.get('accelerator', 'cpu') for r in records}))}\n\n"
+        f"{table(records, args.losses, args.data)}\n"
     )
     args.out.write_text(result)
     print(result)

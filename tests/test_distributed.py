@@ -73,13 +73,15 @@ def run_train(*overrides: str, timeout: int = 240) -> subprocess.CompletedProces
 
 
 QUIET = ["logger=csv", "~callbacks.rich_progress_bar", "+trainer.enable_progress_bar=false"]
+# Two CPU processes (gloo) also on a machine with one GPU, where `auto` would ask for two GPUs.
+ON_CPU = "trainer.accelerator=cpu"
 
 
 @pytest.mark.slow
 def test_two_cpu_processes_train_with_identical_parameters(tmp_path: Path) -> None:
     run = tmp_path / "run"
     # With a weight average: it must stay identical on the ranks too (sync check).
-    overrides = ["trainer.devices=2", "trainer.max_epochs=2", "model.ema_decay=0.9"]
+    overrides = ["trainer.devices=2", "trainer.max_epochs=2", "model.ema_decay=0.9", ON_CPU]
     result = run_train(*overrides, *QUIET, f"hydra.run.dir={run}")
     assert result.returncode == 0, result.stderr[-2000:]
     output = result.stdout + result.stderr
@@ -96,6 +98,7 @@ def test_a_sweep_under_ddp_runs_each_job_once(tmp_path: Path) -> None:
     result = run_train(
         "-m",
         "trainer.devices=2",
+        ON_CPU,
         "trainer.max_epochs=1",
         "loss=minimax,nonsaturating",
         *QUIET,

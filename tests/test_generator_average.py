@@ -44,14 +44,28 @@ def test_an_update_moves_each_weight_by_one_minus_the_decay() -> None:
     assert not any(p.requires_grad for p in average.parameters())
 
 
-def test_batch_norm_statistics_are_copied_and_the_average_stays_in_eval_mode() -> None:
-    net = nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4))
+class BatchNormGenerator(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4))
+
+    def forward(self, noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.body(noise)
+
+
+def test_batch_norm_statistics_are_copied_and_the_average_samples_in_eval_mode() -> None:
+    net = BatchNormGenerator()
     average = GeneratorAverage(net, decay=0.9)
     net(torch.randn(16, 2) * 3 + 5)  # a training-mode pass moves the running statistics
     average.update(net)
-    torch.testing.assert_close(average.network[1].running_mean, net[1].running_mean)
+    statistics = average.network.body[1].running_mean
+    torch.testing.assert_close(statistics, net.body[1].running_mean)
     nn.Sequential(average).train()  # what Lightning does to every submodule
-    assert not average.training and not average.network.training
+    noise = torch.randn(16, 2)
+    in_train_mode = average(noise)
+    torch.testing.assert_close(average.network.body[1].running_mean, statistics)  # unmoved
+    assert average.network.training  # the trainer's mode is given back
+    torch.testing.assert_close(in_train_mode, average.eval()(noise))  # the same eval output
 
 
 @pytest.mark.parametrize("decay", [-0.1, 1.0])
@@ -60,10 +74,11 @@ def test_a_decay_outside_zero_one_names_the_fix(decay) -> None:
         GeneratorAverage(generator(), decay)
 
 
-def test_a_run_samples_from_the_average_and_resumes_it(compose_config, tmp_path) -> None:
+def test_a_run_samples_from_the_average_and_resumes_it(compose_config, tmp_path, recwarn) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
     cfg = compose_config(*FAST, "data=ring", "model.ema_decay=0.99", output_dir=first)
     train(cfg)
+    assert not [w for w in recwarn if "in eval mode at the start" in str(w.message)]
     checkpoint = torch.load(first / "checkpoints" / "last.ckpt", weights_only=False)
     assert int(checkpoint["state_dict"]["generator_average.updates"]) == 4  # one per G step
     module = restore_module(checkpoint, instantiate(cfg.data))

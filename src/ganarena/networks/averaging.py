@@ -10,6 +10,8 @@ raw generator, so the average changes what is measured and drawn, not the game.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
@@ -26,12 +28,25 @@ def check_decay(decay: float) -> float:
     return float(decay)
 
 
+@contextmanager
+def eval_mode(network: nn.Module) -> Iterator[None]:
+    """Run `network` in eval mode, then give it back the mode it had."""
+    was_training = network.training
+    network.eval()
+    try:
+        yield
+    finally:
+        network.train(was_training)
+
+
 class GeneratorAverage(nn.Module):
     """A frozen copy of the generator whose weights follow it as an exponential average.
 
     The decay ramps up as min(decay, (1 + t) / (10 + t)) over the first updates t, so the
     random initial weights do not linger in the average of a short run. Buffers (batch-norm
-    statistics) are copied, not averaged. Always in eval mode.
+    statistics) are copied, not averaged. It always samples in eval mode, whatever mode the
+    trainer set: its flags follow the trainer's, so Lightning sees no module left in eval
+    mode and warns of none.
     """
 
     def __init__(self, generator: nn.Module, decay: float = 0.999) -> None:
@@ -39,10 +54,6 @@ class GeneratorAverage(nn.Module):
         self.decay = check_decay(decay)
         self.network = copy.deepcopy(generator).requires_grad_(False)
         self.register_buffer("updates", torch.zeros((), dtype=torch.int64))
-        self.train(False)
-
-    def train(self, mode: bool = True) -> GeneratorAverage:
-        return super().train(False)  # Lightning's model.train() must not switch it
 
     def decay_now(self) -> Tensor:
         """min(decay, (1 + t) / (10 + t)) as a tensor on the weights' device: reading the
@@ -63,4 +74,5 @@ class GeneratorAverage(nn.Module):
         self.updates += 1
 
     def forward(self, noise: Tensor, labels: Tensor | None = None) -> Tensor:
-        return self.network(noise, labels)
+        with eval_mode(self.network):
+            return self.network(noise, labels)
