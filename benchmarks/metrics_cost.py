@@ -194,7 +194,7 @@ def main() -> None:
         per_sample = (seconds - distance) / args.inception_samples
         scaled = per_sample * args.samples + distance
         print(
-            f"  inception (2048-d): {1000 * per_sample:.0f} ms per sample ("
+            f"  inception (2048-d): {1000 * per_sample:.2f} ms per sample ("
             f"{args.inception_samples} timed) + {distance:.1f} s for the 2048-d distance"
             f" -> {scaled:8.0f} s for {args.samples}"
         )

@@ -113,8 +113,11 @@ def main() -> None:
         + f", batch {args.batch_size}"
     )
     hand_written(datamodule, 200, device)  # warm-up
-    hand = min(hand_written(datamodule, args.steps, device) for _ in range(args.repeats))
-    arena = min(with_lightning(datamodule, args.steps, device) for _ in range(args.repeats))
+    hand_times, arena_times = [], []
+    for _ in range(args.repeats):  # alternate, so a busy spell on a shared machine hits both
+        hand_times.append(hand_written(datamodule, args.steps, device))
+        arena_times.append(with_lightning(datamodule, args.steps, device))
+    hand, arena = min(hand_times), min(arena_times)
     print(f"hand-written loop: {args.steps / hand:8.1f} steps/s")
     print(f"gan-arena:         {args.steps / arena:8.1f} steps/s")
     print(f"overhead:          {100 * (arena / hand - 1):8.1f} %")
