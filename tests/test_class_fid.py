@@ -10,6 +10,7 @@ import torch
 
 from ganarena.data import DigitsDataModule
 from ganarena.metrics import ClassConditionalFID, frechet_distance
+from ganarena.metrics.class_fid import frechet_from_moments
 from ganarena.training import train
 
 from .conftest import FAST
@@ -117,3 +118,10 @@ def test_an_unconditional_run_skips_class_fid_with_one_line(
     rows = read_rows(run)
     assert column(rows, "val/fid") and not column(rows, "val/intra_fid")
     assert "class_fid: skipped: the generator is unconditional" in caplog.text
+
+
+def test_non_finite_moments_give_nan_not_a_crash() -> None:
+    mean, covariance = torch.zeros(128, dtype=torch.float64), torch.eye(128, dtype=torch.float64)
+    broken = torch.full_like(covariance, float("nan"))
+    assert math.isnan(frechet_from_moments(mean, covariance, mean, broken))
+    assert float(frechet_from_moments(mean, covariance, mean, covariance)) == pytest.approx(0.0)

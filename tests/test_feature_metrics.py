@@ -27,6 +27,13 @@ def test_fid_of_a_shifted_set_is_d_times_the_squared_shift(shift: float) -> None
     assert frechet_distance(features, features + shift) == pytest.approx(16 * shift**2, rel=1e-4)
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_fid_of_non_finite_samples_is_nan_not_a_crash(bad: float) -> None:
+    # 128 features: there MKL's eigenvalue routine killed the process on a non-finite matrix.
+    real = torch.randn(500, 128, generator=torch.Generator().manual_seed(0))
+    assert math.isnan(frechet_distance(real, torch.full((500, 128), bad)))
+
+
 def test_fid_grows_with_the_shift_between_independent_samples() -> None:
     real, fake = gaussian_features(seed=0), gaussian_features(seed=1)
     values = [frechet_distance(real, fake + shift) for shift in (0.0, 0.25, 0.5, 1.0)]

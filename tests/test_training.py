@@ -114,3 +114,18 @@ def test_nan_loss_stops_with_one_line_and_keeps_the_checkpoint(compose_config, t
         train(cfg)
     assert "\n" not in str(error.value)
     assert (run / "checkpoints" / "last.ckpt").read_bytes() == before
+
+
+def test_a_run_shorter_than_the_check_interval_is_checked_on_its_last_step(
+    compose_config, tmp_path
+) -> None:
+    run = tmp_path / "run"
+    train(compose_config(*FAST, output_dir=run))
+    before = (run / "checkpoints" / "last.ckpt").read_bytes()
+    cfg = compose_config(*FAST, "optimizer.discriminator.lr=1e38", output_dir=run)
+    assert cfg.callbacks.nan_guard.every_n_steps > 4  # FAST runs 4 steps: no step check
+    with pytest.raises(
+        GanArenaError, match=r"train/loss_(d|g) is (nan|inf|-inf) at training step 4:"
+    ):
+        train(cfg)
+    assert (run / "checkpoints" / "last.ckpt").read_bytes() == before

@@ -11,9 +11,14 @@ import torch
 from torch import Tensor
 from torchmetrics import Metric
 
+from ganarena.metrics.distances import all_finite
+
 
 def frechet_from_moments(mu1: Tensor, sigma1: Tensor, mu2: Tensor, sigma2: Tensor) -> Tensor:
-    """‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2 (Σ₁Σ₂)^½), the formula torchmetrics' FID uses."""
+    """‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2 (Σ₁Σ₂)^½), the formula torchmetrics' FID uses; NaN for
+    moments that are not finite (LAPACK can crash on them: see `FrechetDistance`)."""
+    if not all_finite(mu1, sigma1, mu2, sigma2):
+        return torch.tensor(float("nan"), dtype=mu1.dtype, device=mu1.device)
     trace_sqrt = torch.linalg.eigvals(sigma1 @ sigma2).sqrt().real.sum()
     return (mu1 - mu2).square().sum() + sigma1.trace() + sigma2.trace() - 2 * trace_sqrt
 

@@ -27,11 +27,29 @@ class PrecomputedFeatures(nn.Module):
         return features
 
 
-def frechet_distance_metric(num_features: int) -> FrechetInceptionDistance:
+def all_finite(*tensors: Tensor) -> bool:
+    return all(bool(torch.isfinite(tensor).all()) for tensor in tensors)
+
+
+class FrechetDistance(FrechetInceptionDistance):
+    """torchmetrics' FID, but NaN, not a crash, when the features are not finite.
+
+    LAPACK's eigenvalue routine can kill the process on a matrix with NaN or inf in it (MKL's
+    DGEBAL, at 128 features and up); a generator that went NaN has no distance to report.
+    `compute` runs after the states are summed across ranks, so every rank decides alike.
+    """
+
+    def compute(self) -> Tensor:
+        sums = (self.real_features_sum, self.real_features_cov_sum)
+        sums += (self.fake_features_sum, self.fake_features_cov_sum)
+        if not all_finite(*sums):
+            return torch.tensor(float("nan"), dtype=self.orig_dtype)
+        return super().compute()
+
+
+def frechet_distance_metric(num_features: int) -> FrechetDistance:
     """FID whose real statistics survive `reset()` (they are added once, from the cache)."""
-    return FrechetInceptionDistance(
-        feature=PrecomputedFeatures(num_features), reset_real_features=False
-    )
+    return FrechetDistance(feature=PrecomputedFeatures(num_features), reset_real_features=False)
 
 
 def kernel_distance_metric(
