@@ -105,8 +105,7 @@ def run_one(
         )
         trainer.fit(module, datamodule=datamodule)
     torch.manual_seed(10_000 + seed)
-    z = torch.randn(samples, module.latent_dim)
-    points = module.generate(z.to(module.device)).cpu()
+    points = module.generate(torch.randn(samples, module.latent_dim)).cpu()  # moved to G's device
     finite = bool(torch.isfinite(points).all())
     coverage = mode_coverage(torch.nan_to_num(points, nan=1e6), datamodule.means, datamodule.std)
     return {

@@ -20,7 +20,7 @@ from torch.optim import Optimizer
 
 from ganarena.conditioning import Conditioning, check_label_range
 from ganarena.losses import GANLoss
-from ganarena.networks.averaging import GeneratorAverage
+from ganarena.networks.averaging import GeneratorAverage, eval_mode
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 
@@ -94,13 +94,8 @@ class GANModule(pl.LightningModule):
         mode (batch norm from its running statistics); the training mode is restored."""
         if labels is not None:
             labels = labels.to(self.device)
-        sampler = self.sampler
-        was_training = sampler.training
-        sampler.eval()
-        try:
-            return sampler(noise.to(self.device), labels)
-        finally:
-            sampler.train(was_training)
+        with eval_mode(self.sampler):
+            return self.sampler(noise.to(self.device), labels)
 
     def setup(self, stage: str) -> None:
         """Check the data's labels once, before training, when the networks use them."""
