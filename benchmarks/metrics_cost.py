@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO))
 from tests.conftest import compose_train_config  # noqa: E402
 
 from ganarena.callbacks import FIDCallback  # noqa: E402
+from ganarena.compat import save_random_inception_weights  # noqa: E402
 from ganarena.data import DigitsDataModule  # noqa: E402
 from ganarena.gan_module import GANModule  # noqa: E402
 from ganarena.losses import NonSaturating  # noqa: E402
@@ -38,20 +39,6 @@ from ganarena.networks import DCGANDiscriminator, DCGANGenerator  # noqa: E402
 from ganarena.training import instantiate_all, train  # noqa: E402
 
 HOOKS = [name for name in dir(pl.Callback) if name.startswith("on_")]
-
-
-def random_inception_weights(path: Path) -> Path:
-    """A weights file in torch-fidelity's format, with random values (timing only)."""
-    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
-
-    target = "torch_fidelity.feature_extractor_inceptionv3.load_state_dict_from_url"
-    with (
-        mock.patch(target, return_value=None),
-        mock.patch.object(FeatureExtractorInceptionV3, "load_state_dict"),
-    ):
-        network = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
-    torch.save(network.state_dict(), path)
-    return path
 
 
 class SmallUserNet(torch.nn.Module):
@@ -188,7 +175,7 @@ def main() -> None:
             {"name": "module", "module": SmallUserNet()}, args.samples, tmp, device
         )
         print(f"  user module (256-d conv):   {seconds:8.2f} s")
-        weights = random_inception_weights(tmp / "inception.pth")
+        weights = save_random_inception_weights(tmp / "inception.pth")
         spec = {"name": "inception", "inception_weights_path": str(weights)}
         seconds, distance = time_fid(spec, args.inception_samples, tmp, device)
         per_sample = (seconds - distance) / args.inception_samples

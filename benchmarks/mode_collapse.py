@@ -36,32 +36,18 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from ganarena.config import CONFIG_DIR, group_options, register_resolvers
+from ganarena.config import CONFIG_DIR, group_options
 from ganarena.data.mixtures import GaussianMixtureDataModule
 from ganarena.metrics import mode_coverage
 from ganarena.training import build_module, instantiate
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PRESETS = [
-    "minimax",
-    "nonsaturating",
-    "lsgan",
-    "wgan",
-    "wgan_gp",
-    "wgan_lp",
-    "dragan",
-    "began",
-    "hinge",
-    "hinge_ns",
-    "ragan",
-    "r1",
-]
+PRESETS = group_options(CONFIG_DIR, "loss")  # every preset in configs/loss/
 TARGETS = {"ring": 8, "grid": 25}
 
 
 def compose_run(loss: str, data: str, seed: int, batch_size: int, output_dir: Path) -> DictConfig:
     """The config `python src/train.py loss=<loss> data=<data> seed=<seed>` would run."""
-    register_resolvers()
     GlobalHydra.instance().clear()
     overrides = [f"loss={loss}", f"data={data}", f"seed={seed}", f"data.batch_size={batch_size}"]
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):

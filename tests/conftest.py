@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,9 +14,11 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from ganarena.config import CONFIG_DIR, register_resolvers
+from ganarena.config import CONFIG_DIR
+from ganarena.data import DigitsDataModule
+from ganarena.features import train_domain_classifier
 
-REPO_ROOT = CONFIG_DIR.parent
+from .helpers import REPO_ROOT
 
 # The tests' networks are tiny: one thread each is as fast, and runs well on a busy machine.
 torch.set_num_threads(1)
@@ -25,31 +26,11 @@ torch.set_num_threads(1)
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
 
-#: Overrides that keep in-process training runs short and quiet.
-FAST = [
-    "logger=csv",
-    "trainer.max_epochs=1",
-    "+trainer.limit_train_batches=4",
-    "trainer.log_every_n_steps=1",
-    "trainer.enable_model_summary=false",
-    "trainer.accelerator=cpu",
-    "~callbacks.rich_progress_bar",
-    "+trainer.enable_progress_bar=false",
-    "callbacks.fid.num_samples=300",
-    "callbacks.class_coverage.num_samples=300",
-    "callbacks.conditional_accuracy.num_samples=300",
-    "callbacks.class_fid.num_samples=300",
-    # One folder for the whole session: the digits classifier the metric callbacks train
-    # on first use is trained once.
-    f"callbacks.metric_features.classifier_dir={tempfile.mkdtemp(prefix='ganarena-test-')}",
-]
-
 Compose = Callable[..., DictConfig]
 
 
 def compose_train_config(output_dir: Path, overrides: list[str]) -> DictConfig:
     """Compose `configs/train.yaml` as `src/train.py` would, with its outputs in `output_dir`."""
-    register_resolvers()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose("train", overrides=overrides, return_hydra_config=True)
@@ -80,3 +61,11 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
         raise socket.gaierror(socket.EAI_NONAME, "offline (test)")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_network)
+
+
+@pytest.fixture(scope="session")
+def classifier_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A digits-8 domain classifier trained once for all tests (a few seconds)."""
+    folder = tmp_path_factory.mktemp("classifiers")
+    train_domain_classifier(DigitsDataModule(), folder / "digits-8.pt")
+    return folder

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import math
-from pathlib import Path
 
 import pytest
 import torch
 
+from ganarena import ranks
 from ganarena.errors import GanArenaError
 from ganarena.losses import BEGAN
-from ganarena.losses import began as began_module
 from ganarena.networks import AutoencoderDiscriminator, MLPDiscriminator
 from ganarena.training import train
 
-from .conftest import FAST
+from .helpers import FAST, read_metrics
 
 
 def k_after(loss: BEGAN, real_errors: list[float], fake_errors: list[float]) -> float:
@@ -60,9 +58,10 @@ def test_k_statistics_are_averaged_across_ranks(monkeypatch) -> None:
     def all_reduce(tensor: torch.Tensor) -> None:
         tensor += other_rank
 
-    monkeypatch.setattr(began_module.dist, "is_initialized", lambda: True)
-    monkeypatch.setattr(began_module.dist, "get_world_size", lambda: 2)
-    monkeypatch.setattr(began_module.dist, "all_reduce", all_reduce)
+    monkeypatch.setattr(ranks.dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(ranks.dist, "get_rank", lambda: 0)
+    monkeypatch.setattr(ranks.dist, "get_world_size", lambda: 2)
+    monkeypatch.setattr(ranks.dist, "all_reduce", all_reduce)
     loss = BEGAN(gamma=0.5, lambda_k=1.0, k_init=0.0)
     # Local means 1.0 and 0.2; averaged with the other rank: 0.6 and 0.1 → k = 0.5·0.6 - 0.1.
     assert k_after(loss, [1.0], [0.2]) == pytest.approx(0.2)
@@ -111,11 +110,6 @@ def test_autoencoder_takes_every_key_of_both_model_configs() -> None:
         assert network.normalization == "spectral" and network.is_autoencoder
 
 
-def read_metrics(run_dir: Path) -> list[dict[str, str]]:
-    with open(run_dir / "csv" / "metrics.csv") as handle:
-        return list(csv.DictReader(handle))
-
-
 def test_k_is_saved_in_checkpoints_and_restored_on_resume(compose_config, tmp_path) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
     fast_k = ["loss=began", "data=ring", "loss.k_init=0.5", "loss.lambda_k=0.05"]
@@ -141,7 +135,7 @@ def test_k_is_saved_in_checkpoints_and_restored_on_resume(compose_config, tmp_pa
         )
     )
     resumed = read_metrics(second)
-    assert int(resumed[0]["step"]) == 4
+    assert int(resumed[0]["step"]) == 5
     # One controller step moves k by at most λ_k·|γ E e(x) - E e(G(z))|, far less than 0.5.
     assert float(resumed[0]["train/k_t"]) == pytest.approx(k_saved, abs=0.1)
     assert float(resumed[0]["train/k_t"]) > 0.2

@@ -13,10 +13,7 @@ from ganarena.metrics import ClassConditionalFID, frechet_distance
 from ganarena.metrics.class_fid import frechet_from_moments
 from ganarena.training import train
 
-from .conftest import FAST
-from .metric_helpers import classifier_dir, column, read_rows
-
-__all__ = ["classifier_dir"]
+from .helpers import FAST, column, read_metrics
 
 
 def blobs(per_class: int, classes: int = 3, dim: int = 4, seed: int = 0):
@@ -98,7 +95,7 @@ def test_a_conditional_run_logs_intra_fid_and_every_class(
         output_dir=run,
     )
     train(cfg)
-    rows = read_rows(run)
+    rows = read_metrics(run)
     intra = column(rows, "val/intra_fid")
     per_class = [column(rows, f"val/class_fid/{c}")[-1] for c in range(10)]
     assert len(intra) == 1 and intra[0] == pytest.approx(sum(per_class) / 10)
@@ -115,7 +112,7 @@ def test_an_unconditional_run_skips_class_fid_with_one_line(
             *FAST, f"callbacks.metric_features.classifier_dir={classifier_dir}", output_dir=run
         )
     )
-    rows = read_rows(run)
+    rows = read_metrics(run)
     assert column(rows, "val/fid") and not column(rows, "val/intra_fid")
     assert "class_fid: skipped: the generator is unconditional" in caplog.text
 

@@ -11,10 +11,7 @@ from ganarena.errors import GanArenaError
 from ganarena.networks import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from ganarena.training import train
 
-from .conftest import FAST
-from .metric_helpers import classifier_dir, column, read_rows
-
-__all__ = ["classifier_dir"]  # a fixture
+from .helpers import FAST, column, read_metrics
 
 METHODS = ["concat", "projection", "acgan"]
 NETWORKS = [
@@ -59,7 +56,7 @@ def test_acgan_discriminator_has_a_class_head() -> None:
 
 def test_conditioning_without_labels_names_the_fix() -> None:
     with pytest.raises(GanArenaError, match="use conditioning=none or a labelled data set"):
-        Conditioning("projection").bind(None)
+        Conditioning("projection", num_classes=None)
 
 
 def test_unknown_method_lists_the_methods() -> None:
@@ -118,7 +115,7 @@ def test_true_labels_teach_the_class_and_shuffled_ones_do_not(
             output_dir=run,
         )
         train(cfg)
-        rows = read_rows(run)
+        rows = read_metrics(run)
         accuracy[shuffle] = column(rows, "val/conditional_accuracy")[-1]
     assert accuracy[False] > 0.6  # the generator makes the digit it is asked for
     assert accuracy[True] < 0.25  # chance is 0.1: shuffled labels carry nothing to learn

@@ -10,13 +10,26 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from ganarena.config import CONFIG_DIR, check_group_choices, group_options, select_strategy
+from ganarena.config import CONFIG_DIR, check_group_choices, group_options
 from ganarena.errors import GanArenaError
 from ganarena.losses import GANLoss
 
-from .conftest import REPO_ROOT
+from .helpers import FAST, REPO_ROOT
 
-GROUPS = ["loss", "model", "data", "trainer", "logger", "callbacks", "debug", "experiment"]
+GROUPS = [
+    "loss",
+    "optimizer",
+    "model",
+    "model/discriminator",
+    "data",
+    "conditioning",
+    "module",
+    "trainer",
+    "logger",
+    "callbacks",
+    "debug",
+    "experiment",
+]
 OPTIONS = [(group, option) for group in GROUPS for option in group_options(CONFIG_DIR, group)]
 
 
@@ -47,16 +60,24 @@ def test_two_dimensional_data_switches_to_the_points_networks(compose_config) ->
     assert compose_config().model.generator._target_ == "ganarena.networks.DCGANGenerator"
 
 
-def test_batches_per_step_follows_n_critic(compose_config) -> None:
-    assert compose_config("loss.n_critic=5").data.batches_per_step == 5
-
-
-def test_strategy_is_single_process_for_one_device_and_gan_ddp_for_more(compose_config) -> None:
+def test_the_strategy_is_written_in_the_trainer_configs(compose_config) -> None:
     assert compose_config().trainer.strategy == "auto"
-    assert compose_config("trainer.devices=2").trainer.strategy == "gan_ddp"
-    assert compose_config("trainer.num_nodes=2").trainer.strategy == "gan_ddp"
-    assert select_strategy([0, 1]) == "gan_ddp"
-    assert select_strategy("1") == "auto"
+    assert compose_config("trainer=ddp").trainer.strategy == "gan_ddp"
+    assert compose_config("trainer=ddp_cpu").trainer.strategy == "gan_ddp"
+
+
+def test_several_devices_without_gan_ddp_stop_before_training(compose_config) -> None:
+    from ganarena.training import train
+
+    cfg = compose_config(*FAST, "trainer.devices=2")
+    with pytest.raises(GanArenaError, match="need the GAN data-parallel strategy") as error:
+        train(cfg)
+    assert "trainer=ddp_cpu" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_no_config_names_a_resolver_of_ours() -> None:
+    for path in CONFIG_DIR.rglob("*.yaml"):
+        assert "gan_strategy" not in path.read_text(), path
 
 
 def test_runs_go_under_logs_train_runs(compose_config) -> None:

@@ -65,8 +65,14 @@ def one_line_error(excinfo: pytest.ExceptionInfo) -> str:
 # --- digits ---------------------------------------------------------------------------------
 
 
+def serving(datamodule: GANDataModule, batches_per_step: int) -> GANDataModule:
+    """As `GANModule.setup` does: the loss's n_critic sets the batches a step takes."""
+    datamodule.batches_per_step = batches_per_step
+    return datamodule
+
+
 def test_digits_batch_holds_batches_per_step_batches_in_minus_one_one():
-    datamodule = DigitsDataModule(batch_size=16, batches_per_step=3)
+    datamodule = serving(DigitsDataModule(batch_size=16), 3)
     assert datamodule.sample_shape == (1, 8, 8) and datamodule.num_classes == 10
     batch = first_batch(datamodule)
     assert_image_batch(batch, datamodule)
@@ -94,16 +100,20 @@ def test_real_samples_are_deterministic_and_bounded():
 
 
 def test_too_few_samples_for_one_step_names_batch_size():
-    datamodule = RingDataModule(num_samples=100, batch_size=60, batches_per_step=2)
+    datamodule = serving(RingDataModule(num_samples=100, batch_size=60), 2)
+    datamodule.setup("fit")
     with pytest.raises(GanArenaError) as excinfo:
-        datamodule.setup("fit")
-    assert "data.batch_size" in one_line_error(excinfo)
+        datamodule.train_dataloader()
+    message = one_line_error(excinfo)
+    assert "data.batch_size=60 x 2 discriminator steps (loss.n_critic)" in message
 
 
-@pytest.mark.parametrize("option", ["batch_size", "batches_per_step"])
-@pytest.mark.parametrize("value", [0, -1, 2.5])
-def test_non_positive_batch_options_are_rejected(option: str, value: object):
-    with pytest.raises(GanArenaError, match=f"data.{option}"):
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("batch_size", 0), ("batch_size", -1), ("batch_size", 2.5), ("num_workers", -1)],
+)
+def test_bad_batch_options_are_rejected(option: str, value: object):
+    with pytest.raises(GanArenaError, match=f"data.{option} must be"):
         DigitsDataModule(**{option: value})
 
 
@@ -130,7 +140,7 @@ def test_grid_means_are_exactly_the_5x5_grid():
     ("module_class", "modes"), [(RingDataModule, 8), (GridDataModule, 25)], ids=["ring", "grid"]
 )
 def test_mixture_samples_lie_at_the_mean_of_their_label(module_class: type, modes: int):
-    datamodule = module_class(num_samples=5_000, batch_size=32, batches_per_step=2)
+    datamodule = serving(module_class(num_samples=5_000, batch_size=32), 2)
     assert datamodule.sample_shape == (2,) and datamodule.num_classes == modes
     samples, labels = first_batch(datamodule)
     assert samples.shape == (64, 2) and samples.dtype == torch.float32
@@ -210,7 +220,7 @@ def fake_mnist(raw_dir: Path, prefix: str, count: int, suffix: str = ".gz") -> n
 
 def test_mnist_loads_gzipped_idx_files(tmp_path: Path, offline: None):
     images = fake_mnist(tmp_path / "MNIST" / "raw", "train", 40)
-    datamodule = MNISTDataModule(root=str(tmp_path), batch_size=8, batches_per_step=2)
+    datamodule = serving(MNISTDataModule(root=str(tmp_path), batch_size=8), 2)
     assert datamodule.sample_shape == (1, 28, 28) and datamodule.num_classes == 10
     assert_image_batch(first_batch(datamodule), datamodule)
     dataset = datamodule.train_dataset
@@ -451,15 +461,15 @@ def test_config_lists_every_option_and_instantiates(tmp_path: Path, config_name:
     module_class = CONFIG_CLASSES[config_name]
     parameters = inspect.signature(module_class.__init__).parameters
     assert set(raw) - {"_target_"} == set(parameters) - {"self"}
-    assert raw["batches_per_step"] == "${loss.n_critic}"
+    assert "batches_per_step" not in raw  # the loss decides it, through the GAN module
     for key, parameter in parameters.items():
         default = parameter.default
         if key != "self" and not OmegaConf.is_interpolation(data, key) and default is not None:
             assert raw[key] == default, key
     write_images(tmp_path / "images", 64)
     np.save(tmp_path / "images.npy", random_images((64, 8, 8)))
-    composed = OmegaConf.create({"loss": {"n_critic": 2}, "paths": {"data_dir": str(tmp_path)}})
+    composed = OmegaConf.create({"paths": {"data_dir": str(tmp_path)}})
     composed.data = data
     datamodule = instantiate(composed.data)
-    assert type(datamodule) is module_class and datamodule.batches_per_step == 2
+    assert type(datamodule) is module_class and datamodule.batches_per_step == 1
     assert datamodule.name and len(datamodule.sample_shape) in (1, 3)

@@ -14,7 +14,7 @@ from ganarena.gan_module import GANModule
 from ganarena.losses import Minimax, NonSaturating
 from ganarena.networks import DCGANGenerator
 
-from .metric_helpers import column, read_rows
+from .helpers import column, read_metrics
 
 
 class RejectingDiscriminator(nn.Module):
@@ -49,7 +49,7 @@ def fixed_d_run(loss, tmp_path) -> dict[str, float]:
         enable_model_summary=False,
     )
     trainer.fit(module, datamodule=datamodule)
-    rows = read_rows(tmp_path)
+    rows = read_metrics(tmp_path)
     return {
         key: column(rows, key)[0]
         for key in ["diag/grad_norm_g", "diag/weight_g", "diag/p_fake", "diag/acc_fake"]
@@ -74,7 +74,7 @@ def test_every_n_steps_must_be_a_multiple_of_the_logging_interval(compose_config
     from ganarena.errors import GanArenaError
     from ganarena.training import train
 
-    from .conftest import FAST
+    from .helpers import FAST
 
     cfg = compose_config(
         *FAST,

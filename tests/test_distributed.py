@@ -15,7 +15,7 @@ import torch.multiprocessing as mp
 
 from ganarena.distributed import average_gradients, broadcast_module_state, hydra_child_command
 
-from .conftest import REPO_ROOT
+from .helpers import REPO_ROOT
 
 
 def _average_on_rank(rank: int, world_size: int, port: int, results: dict) -> None:
@@ -53,9 +53,9 @@ def test_gradients_are_averaged_and_weights_broadcast_across_two_processes() -> 
 
 
 def test_child_command_is_rebuilt_from_the_job_overrides(compose_config, tmp_path) -> None:
-    compose_config("loss=minimax", "trainer.devices=2", output_dir=tmp_path / "job")
+    compose_config("loss=minimax", "trainer=ddp_cpu", output_dir=tmp_path / "job")
     command, _ = hydra_child_command(local_rank=1)
-    assert command[2:4] == ["loss=minimax", "trainer.devices=2"]
+    assert command[2:4] == ["loss=minimax", "trainer=ddp_cpu"]
     assert f'hydra.run.dir="{tmp_path / "job"}"' in command
     assert "-m" not in command and "--multirun" not in command
 
@@ -73,15 +73,13 @@ def run_train(*overrides: str, timeout: int = 240) -> subprocess.CompletedProces
 
 
 QUIET = ["logger=csv", "~callbacks.rich_progress_bar", "+trainer.enable_progress_bar=false"]
-# Two CPU processes (gloo) also on a machine with one GPU, where `auto` would ask for two GPUs.
-ON_CPU = "trainer.accelerator=cpu"
 
 
 @pytest.mark.slow
 def test_two_cpu_processes_train_with_identical_parameters(tmp_path: Path) -> None:
     run = tmp_path / "run"
     # With a weight average: it must stay identical on the ranks too (sync check).
-    overrides = ["trainer.devices=2", "trainer.max_epochs=2", "model.ema_decay=0.9", ON_CPU]
+    overrides = ["trainer=ddp_cpu", "trainer.max_epochs=2", "model.ema_decay=0.9"]
     result = run_train(*overrides, *QUIET, f"hydra.run.dir={run}")
     assert result.returncode == 0, result.stderr[-2000:]
     output = result.stdout + result.stderr
@@ -97,8 +95,7 @@ def test_a_sweep_under_ddp_runs_each_job_once(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     result = run_train(
         "-m",
-        "trainer.devices=2",
-        ON_CPU,
+        "trainer=ddp_cpu",
         "trainer.max_epochs=1",
         "loss=minimax,nonsaturating",
         *QUIET,

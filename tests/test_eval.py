@@ -13,19 +13,15 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import open_dict
 
-from ganarena.config import CONFIG_DIR, register_resolvers
+from ganarena.config import CONFIG_DIR
 from ganarena.errors import GanArenaError
 from ganarena.evaluation import evaluate
 from ganarena.training import train
 
-from .conftest import FAST, REPO_ROOT
-from .metric_helpers import classifier_dir, column, metric_overrides, read_rows
-
-__all__ = ["classifier_dir"]
+from .helpers import FAST, REPO_ROOT, column, metric_overrides, read_metrics
 
 
 def compose_eval(output_dir: Path, *overrides: str):
-    register_resolvers()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose("eval", overrides=list(overrides))
@@ -40,7 +36,7 @@ def test_eval_reproduces_the_metrics_of_a_trained_checkpoint(
 ) -> None:
     run = tmp_path / "run"
     train(compose_config(*FAST, *metric_overrides(classifier_dir), output_dir=run))
-    logged = read_rows(run)
+    logged = read_metrics(run)
     ckpt = run / "checkpoints" / "last.ckpt"
     out = tmp_path / "eval"
     evaluate(compose_eval(out, f"ckpt_path={ckpt}", "save_npz=true", "num_samples=300"))
@@ -60,7 +56,8 @@ def test_eval_of_a_ring_checkpoint_gives_mode_coverage(compose_config, tmp_path)
     out = tmp_path / "eval"
     report = evaluate(compose_eval(out, f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}"))
     assert (
-        report["metrics"]["val/modes_captured"] == column(read_rows(run), "val/modes_captured")[-1]
+        report["metrics"]["val/modes_captured"]
+        == column(read_metrics(run), "val/modes_captured")[-1]
     )
     assert (out / "samples.png").is_file()
 
@@ -88,6 +85,6 @@ def test_two_process_run_logs_fid_computed_on_every_rank(tmp_path, classifier_di
         f"hydra.run.dir={run}",
     ]
     subprocess.run(command, cwd=REPO_ROOT, check=True, timeout=240, capture_output=True)
-    rows = read_rows(run)
+    rows = read_metrics(run)
     assert column(rows, "val/fid")[0] > 0
     assert 1 <= column(rows, "val/classes_covered")[0] <= 10

@@ -12,7 +12,7 @@ from ganarena.networks import MLPGenerator
 from ganarena.networks.averaging import GeneratorAverage
 from ganarena.training import instantiate, train
 
-from .conftest import FAST
+from .helpers import FAST
 
 
 def generator() -> MLPGenerator:

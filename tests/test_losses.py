@@ -1,6 +1,7 @@
 """The losses give exactly their formulas, and the gradients that tell them apart.
 
-Expected values are written out independently, in plain Python, from FIELD_NOTES §1.
+Expected values are written out independently, in plain Python, from the papers' formulas
+(the table in docs/losses.md).
 """
 
 from __future__ import annotations
@@ -195,7 +196,7 @@ def test_scores_are_logits_and_bce_family_flags(loss_cls) -> None:
 
 
 def test_n_critic_must_be_positive() -> None:
-    with pytest.raises(GanArenaError, match=r"loss.n_critic must be at least 1"):
+    with pytest.raises(GanArenaError, match=r"loss.n_critic must be a positive integer"):
         NonSaturating(n_critic=0)
 
 

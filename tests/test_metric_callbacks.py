@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-from unittest import mock
 
 import pytest
 import torch
 
+from ganarena.compat import save_random_inception_weights
 from ganarena.errors import GanArenaError
 from ganarena.training import train
 
-from .conftest import FAST
-from .metric_helpers import classifier_dir, column, metric_overrides, read_rows
-
-__all__ = ["classifier_dir"]
+from .helpers import FAST, column, metric_overrides, read_metrics
 
 
 def test_default_digits_run_logs_fid_class_coverage_and_diagnostics(
@@ -23,7 +19,7 @@ def test_default_digits_run_logs_fid_class_coverage_and_diagnostics(
 ) -> None:
     run = tmp_path / "run"
     train(compose_config(*FAST, *metric_overrides(classifier_dir), output_dir=run))
-    rows = read_rows(run)
+    rows = read_metrics(run)
     assert len(rows) == 4  # the end-of-fit figures share the last step's row
     fid = column(rows, "val/fid")
     assert len(fid) == 1 and fid[0] > 0
@@ -49,7 +45,7 @@ def test_ring_run_logs_mode_coverage_and_skips_image_metrics(compose_config, tmp
     run = tmp_path / "run"
     with caplog.at_level(logging.INFO):
         train(compose_config(*FAST, "data=ring", output_dir=run))
-    rows = read_rows(run)
+    rows = read_metrics(run)
     assert 0 <= column(rows, "val/modes_captured")[0] <= 8
     assert 0 <= column(rows, "val/high_quality_fraction")[0] <= 1
     assert not column(rows, "val/fid")
@@ -70,7 +66,7 @@ def test_fid_can_be_the_checkpoint_monitor_and_the_optimized_metric(
         output_dir=run,
     )
     value = train(cfg)
-    rows = read_rows(run)
+    rows = read_metrics(run)
     assert column(rows, "val/fid")[-1] == pytest.approx(value)
     assert len(column(rows, "val/fid")) == 2  # steps 2 and 4 (4 is also the end of fit)
     assert list((run / "checkpoints").glob("epoch_*.ckpt"))
@@ -88,7 +84,7 @@ def test_user_module_features_from_a_target(compose_config, tmp_path, classifier
             output_dir=run,
         )
     )
-    assert column(read_rows(run), "val/fid")[0] > 0
+    assert column(read_metrics(run), "val/fid")[0] > 0
     assert list((run / "data" / "fid_stats").glob("digits-8-train-300-module-torch.nn*.pt"))
 
 
@@ -116,20 +112,6 @@ def test_kid_with_too_few_samples_fails_at_start_up(compose_config, classifier_d
         train(cfg)
 
 
-def random_inception_weights(path: Path) -> Path:
-    """torch-fidelity's Inception with random weights, saved as a local weights file."""
-    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
-
-    target = "torch_fidelity.feature_extractor_inceptionv3.load_state_dict_from_url"
-    with (
-        mock.patch(target, return_value=None),
-        mock.patch.object(FeatureExtractorInceptionV3, "load_state_dict"),
-    ):
-        network = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
-    torch.save(network.state_dict(), path)
-    return path
-
-
 INCEPTION_RUN = [
     "callbacks.metric_features.name=inception",
     "callbacks.metric_features.inception_dims=64",
@@ -144,7 +126,7 @@ def test_inception_from_a_local_weights_file_offline(
     compose_config, tmp_path, offline, monkeypatch
 ) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
-    weights = random_inception_weights(tmp_path / "pt_inception-2015-12-05-6726825d.pth")
+    weights = save_random_inception_weights(tmp_path / "pt_inception-2015-12-05-6726825d.pth")
     run = tmp_path / "run"
     train(
         compose_config(
@@ -154,7 +136,7 @@ def test_inception_from_a_local_weights_file_offline(
             output_dir=run,
         )
     )
-    assert column(read_rows(run), "val/fid")[0] >= 0
+    assert column(read_metrics(run), "val/fid")[0] >= 0
     (stats,) = (run / "data" / "fid_stats").glob("*.pt")
     assert "inception64-tf-resize" in stats.name  # the classic resize, recorded in the key
 
@@ -166,10 +148,26 @@ def test_no_inception_weights_offline_disables_fid_and_training_goes_on(
     run = tmp_path / "run"
     with caplog.at_level(logging.WARNING):
         train(compose_config(*FAST, *INCEPTION_RUN, output_dir=run))
-    rows = read_rows(run)
+    rows = read_metrics(run)
     assert len(rows) == 2 and not column(rows, "val/fid")
     (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("fid:")]
     assert "disabled, training goes on" in line
     assert "inception_weights_path=/path/to/pt_inception-2015-12-05-6726825d.pth" in line
     assert "metric_features.name=domain_classifier" in line
     assert "\n" not in line
+
+
+@pytest.mark.parametrize("foreign", [False, True], ids=["missing", "foreign"])
+def test_a_missing_or_foreign_classifier_names_the_command_that_trains_one(
+    tmp_path, foreign
+) -> None:
+    from ganarena.features.classifier import DomainClassifierFeatures
+
+    path = tmp_path / "digits-8.pt"
+    if foreign:
+        torch.save({"format": "something else"}, path)
+    with pytest.raises(GanArenaError) as error:
+        DomainClassifierFeatures(path)
+    message = str(error.value)
+    assert message.endswith("train one with python src/train_classifier.py data=NAME")
+    assert "{" not in message and "\n" not in message

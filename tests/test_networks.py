@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import torch
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
 from torch import nn
 
 from ganarena.errors import GanArenaError
@@ -20,7 +18,6 @@ from ganarena.networks import (
     MLPGenerator,
 )
 
-MODEL_CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "model"
 BATCH = 4
 
 
@@ -153,8 +150,8 @@ def test_bad_options_name_their_config_key() -> None:
     assert "set model.generator.init to one of dcgan, default" in message
     message = _raises_one_line(MLPDiscriminator, (2,), depth=0)
     assert (
-        message
-        == "model.discriminator.depth must be at least 1, got 0: set model.discriminator.depth=3"
+        message == "model.discriminator.depth must be a positive integer, got 0: "
+        "set model.discriminator.depth=3"
     )
 
 
@@ -226,8 +223,10 @@ def test_default_init_keeps_pytorch_weights() -> None:
     ("config_name", "data_shape"),
     [("dcgan", (1, 8, 8)), ("dcgan", (3, 32, 32)), ("mlp", (2,)), ("mlp", (1, 8, 8))],
 )
-def test_model_configs_instantiate(config_name: str, data_shape: tuple[int, ...]) -> None:
-    config = OmegaConf.load(MODEL_CONFIGS / f"{config_name}.yaml")
+def test_model_configs_instantiate(
+    compose_config, config_name: str, data_shape: tuple[int, ...]
+) -> None:
+    config = compose_config(f"model={config_name}").model
     assert set(config) == {"generator", "discriminator", "ema_decay"}
     assert config.ema_decay is None  # images sample the raw generator unless asked
     generator = instantiate(config.generator, data_shape=data_shape)

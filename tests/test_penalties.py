@@ -162,7 +162,7 @@ def test_weight_clipping_keeps_every_discriminator_weight_in_range() -> None:
 def test_negative_weights_and_clip_values_name_the_fix(build, message) -> None:
     with pytest.raises(GanArenaError, match=message) as error:
         build()
-    assert "set its" in str(error.value) and "\n" not in str(error.value)
+    assert "set it to" in str(error.value) and "\n" not in str(error.value)
 
 
 def test_weight_clipping_with_spectral_norm_is_an_error() -> None:

@@ -2,51 +2,42 @@
 
 from __future__ import annotations
 
-import csv
 import math
-from pathlib import Path
 
 import pytest
 import torch
 from hydra.utils import instantiate
+from torch import nn
 
-from ganarena.config import CONFIG_DIR, group_options
+from ganarena.config import CONFIG_DIR
 from ganarena.errors import GanArenaError
 from ganarena.losses import GradientPenalty, R1Penalty, WeightClipping
 from ganarena.networks import AutoencoderDiscriminator
 from ganarena.training import build_module, train
 
-from .conftest import FAST
+from .helpers import FAST, PRESETS, read_metrics
 
-PRESETS = [
-    "minimax",
-    "nonsaturating",
-    "lsgan",
-    "wgan",
-    "wgan_gp",
-    "wgan_lp",
-    "dragan",
-    "began",
-    "hinge",
-    "hinge_ns",
-    "ragan",
-    "r1",
-]
 R1_LIST = "+loss.penalties=[{_target_: ganarena.losses.R1Penalty, gamma: 10}]"
 R1_NAMED = "+loss.penalties.r1={_target_: ganarena.losses.R1Penalty, gamma: 10}"
 
 
-def read_metrics(run_dir: Path) -> list[dict[str, str]]:
-    with open(run_dir / "csv" / "metrics.csv") as handle:
-        return list(csv.DictReader(handle))
+def test_the_presets_are_the_classic_twelve() -> None:
+    classic = {"minimax", "nonsaturating", "lsgan", "wgan", "wgan_gp", "wgan_lp", "dragan"}
+    classic |= {"began", "hinge", "hinge_ns", "ragan", "r1"}
+    assert classic <= set(PRESETS)
 
 
-def test_every_preset_of_the_issue_exists() -> None:
-    assert set(PRESETS) <= set(group_options(CONFIG_DIR, "loss"))
+def test_no_preset_writes_an_optimizer_block_of_its_own() -> None:
+    for preset in PRESETS:
+        text = (CONFIG_DIR / "loss" / f"{preset}.yaml").read_text()
+        assert "\noptimizer:" not in text and "@package _global_" not in text, preset
+        assert "override /optimizer@_global_.optimizer:" in text, preset
 
 
 #: preset -> (loss class, n_critic, optimizer, G lr, D lr, betas, penalty/constraint settings)
 DEFAULTS = {
+    "minimax": ("Minimax", 1, "Adam", 2e-4, 2e-4, [0.5, 0.999], {}),
+    "nonsaturating": ("NonSaturating", 1, "Adam", 2e-4, 2e-4, [0.5, 0.999], {}),
     "lsgan": ("LeastSquares", 1, "Adam", 2e-4, 2e-4, [0.5, 0.999], {}),
     "wgan": ("Wasserstein", 5, "RMSprop", 5e-5, 5e-5, None, {"clip_value": 0.01}),
     "wgan_gp": ("Wasserstein", 5, "Adam", 1e-4, 1e-4, [0.0, 0.9], {"weight": 10, "one": False}),
@@ -58,6 +49,10 @@ DEFAULTS = {
     "ragan": ("RelativisticAverage", 1, "Adam", 2e-4, 2e-4, [0.5, 0.999], {}),
     "r1": ("NonSaturating", 1, "RMSprop", 1e-4, 1e-4, None, {"gamma": 10}),
 }
+
+
+def test_every_preset_has_its_defaults_checked() -> None:
+    assert set(DEFAULTS) == set(PRESETS)
 
 
 @pytest.mark.parametrize("preset", list(DEFAULTS))
@@ -92,6 +87,9 @@ def test_began_brings_its_autoencoder_for_images_and_points(compose_config, data
     module = build_module(cfg, datamodule)
     assert isinstance(module.discriminator, AutoencoderDiscriminator)
     assert module.discriminator(torch.zeros(3, *datamodule.sample_shape)).shape == (3,)
+    # Initialised as its family's own discriminator: DCGAN's N(0, 0.02) for convolutions.
+    first = next(m for m in module.discriminator.modules() if isinstance(m, nn.Conv2d | nn.Linear))
+    assert (first.weight.std().item() < 0.03) == (data == "digits")
 
 
 def all_finite(rows: list[dict[str, str]]) -> bool:
@@ -167,7 +165,7 @@ def test_kurach_setting_nonsaturating_spectral_norm_and_gradient_penalty(compose
     [
         (["loss=wgan", "model.discriminator.normalization=spectral"], "weight clipping and spec"),
         (
-            ["loss=began", "model.discriminator._target_=ganarena.networks.DCGANDiscriminator"],
+            ["loss=began", "model/discriminator=dcgan"],
             "needs an autoencoder discriminator",
         ),
         (["loss=wgan", "loss.constraints.clip.clip_value=-0.01"], "clip_value must be > 0"),
@@ -183,7 +181,10 @@ def test_options_that_do_not_fit_stop_with_one_line(compose_config, overrides, m
 def test_batch_norm_with_a_gradient_penalty_warns_before_training(compose_config) -> None:
     from ganarena.data.base import GANDataModule
 
-    cfg = compose_config("loss=wgan_gp", "model.discriminator.normalization=batch")
+    # 16x16: two down-blocks, the second batch-normalised (an 8x8 D has a single conv block)
+    cfg = compose_config(
+        "loss=wgan_gp", "model.discriminator.normalization=batch", "data.image_size=16"
+    )
     datamodule: GANDataModule = instantiate(cfg.data)
     with pytest.warns(UserWarning, match="batch norm"):
         build_module(cfg, datamodule)

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from hydra.errors import ConfigCompositionException
 from PIL import Image
 
 from ganarena.errors import GanArenaError
+from ganarena.gan_module import GANModule
 from ganarena.training import train
 
-from .conftest import FAST
-
-
-def read_metrics(run_dir: Path) -> list[dict[str, str]]:
-    with open(run_dir / "csv" / "metrics.csv") as handle:
-        return list(csv.DictReader(handle))
+from .helpers import FAST, PRESETS, read_metrics
 
 
 def test_default_run_writes_checkpoint_samples_and_metrics(compose_config, tmp_path) -> None:
@@ -36,12 +30,29 @@ def test_default_run_writes_checkpoint_samples_and_metrics(compose_config, tmp_p
     assert checkpoint["run_config"]["loss"]["_target_"] == "ganarena.losses.NonSaturating"
 
 
-@pytest.mark.parametrize("loss", ["minimax", "nonsaturating"])
+#: Two training steps with the samples and the NaN guard only: every preset on every bundled
+#: data set stays cheap.
+TWO_STEPS = [
+    "logger=csv",
+    "trainer.max_epochs=1",
+    "+trainer.limit_train_batches=2",
+    "trainer.log_every_n_steps=1",
+    "trainer.enable_model_summary=false",
+    "trainer.accelerator=cpu",
+    "+trainer.enable_progress_bar=false",
+    "callbacks=[samples,nan_guard]",
+    "callbacks.samples.every_n_steps=0",
+]
+
+
+@pytest.mark.parametrize("loss", PRESETS)
 @pytest.mark.parametrize("data", ["digits", "ring", "grid"])
 def test_every_loss_trains_on_every_bundled_data_set(compose_config, tmp_path, loss, data) -> None:
     run = tmp_path / "run"
-    train(compose_config(*FAST, f"loss={loss}", f"data={data}", output_dir=run))
-    assert len(read_metrics(run)) == 4
+    train(compose_config(*TWO_STEPS, f"loss={loss}", f"data={data}", output_dir=run))
+    rows = read_metrics(run)
+    assert [int(row["step"]) for row in rows] == [1, 2]
+    assert all(np.isfinite(float(row["train/loss_d"])) for row in rows)
     assert list((run / "samples").glob("*.png"))
 
 
@@ -53,13 +64,34 @@ def test_two_dimensional_data_writes_a_scatter_plot(compose_config, tmp_path) ->
     assert red.sum() > 50  # generated points are drawn in red over the grey real ones
 
 
-def test_n_critic_steps_use_their_own_real_batches(compose_config, tmp_path) -> None:
+def test_n_critic_steps_use_their_own_real_batches(compose_config, tmp_path, monkeypatch) -> None:
+    """Each of the n_critic D steps trains on its own batch_size slice of the loader batch."""
+    seen: list[torch.Tensor] = []
+    real_step = GANModule._discriminator_step
+
+    def recording_step(self, optimizer, real, labels):
+        seen.append(real.detach().clone())
+        return real_step(self, optimizer, real, labels)
+
+    monkeypatch.setattr(GANModule, "_discriminator_step", recording_step)
     run = tmp_path / "run"
-    cfg = compose_config(*FAST, "loss.n_critic=3", "data.batch_size=16", output_dir=run)
+    cfg = compose_config(
+        *FAST, "data=ring", "loss.n_critic=3", "data.batch_size=16", output_dir=run
+    )
     train(cfg)
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
     assert checkpoint["global_step"] == 4 * (3 + 1)
-    assert cfg.data.batches_per_step == 3
+    assert [len(batch) for batch in seen] == [16] * (4 * 3)
+    points = torch.cat(seen)  # 100,000 distinct points, shuffled: no slice is seen twice
+    assert len(torch.unique(points, dim=0)) == len(points)
+
+
+def test_batches_per_step_comes_from_the_loss_and_cannot_be_set(compose_config) -> None:
+    with pytest.raises(ConfigCompositionException, match="batches_per_step"):
+        compose_config("loss=wgan", "data.batches_per_step=1")
+    cfg = compose_config(*FAST, "loss=wgan", "+data.batches_per_step=1")
+    with pytest.raises(GanArenaError, match=r"takes no option 'batches_per_step': remove data\."):
+        train(cfg)
 
 
 def test_resume_from_last_checkpoint_continues_at_the_right_step(compose_config, tmp_path) -> None:
@@ -68,7 +100,7 @@ def test_resume_from_last_checkpoint_continues_at_the_right_step(compose_config,
     last = first / "checkpoints" / "last.ckpt"
     train(compose_config(*FAST, "trainer.max_epochs=2", f"ckpt_path={last}", output_dir=second))
     steps = [int(row["step"]) for row in read_metrics(second)]
-    assert steps == [4, 5, 6, 7]  # only the second epoch ran
+    assert steps == [5, 6, 7, 8]  # only the second epoch ran, keyed by training steps done
     resumed = torch.load(second / "checkpoints" / "last.ckpt", weights_only=False)
     assert resumed["global_step"] == 16
 

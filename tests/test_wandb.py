@@ -10,7 +10,7 @@ import pytest
 from ganarena.loggers import offline_reason, wandb_logger
 from ganarena.training import train
 
-from .conftest import FAST
+from .helpers import FAST
 
 NO_LOGGER = [override for override in FAST if not override.startswith("logger=")]
 

@@ -16,7 +16,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-from ganarena.config import CONFIG_DIR, check_group_choices, register_resolvers
+from ganarena.config import CONFIG_DIR, check_group_choices
 from ganarena.errors import GanArenaError
 
 log = logging.getLogger("ganarena")
@@ -25,7 +25,6 @@ log = logging.getLogger("ganarena")
 def run_job(job: Callable[[DictConfig], Any], config_name: str) -> None:
     """Compose `configs/<config_name>.yaml` with the command line and run `job` on it."""
     os.environ.setdefault("GANARENA_ROOT", str(CONFIG_DIR.parent))
-    register_resolvers()
     try:
         check_group_choices(sys.argv[1:])
     except GanArenaError as error:

@@ -13,22 +13,29 @@ from torch import Tensor
 
 from ganarena.errors import GanArenaError
 from ganarena.networks.conditioning import CONDITIONINGS
-from ganarena.networks.options import require_choice
+from ganarena.options import require_choice, require_non_negative
 
 
 class Conditioning:
-    """`method` is one of none, concat, projection, acgan; `aux_weight` scales AC-GAN's terms."""
+    """How labels enter a training step.
 
-    def __init__(self, method: str = "none", aux_weight: float = 1.0) -> None:
-        require_choice("conditioning.method", method, CONDITIONINGS)
-        if aux_weight < 0:
+    `method` is one of none, concat, projection, acgan; `aux_weight` scales AC-GAN's terms.
+    `num_classes` is the data's class count: the run passes it from the data module (as the
+    networks get their data shape), never from a second setting that could disagree. It is
+    kept only when the method uses labels.
+    """
+
+    def __init__(
+        self, method: str = "none", aux_weight: float = 1.0, num_classes: int | None = None
+    ) -> None:
+        self.method = require_choice("conditioning.method", method, CONDITIONINGS)
+        self.aux_weight = require_non_negative("conditioning.aux_weight", aux_weight, 1.0)
+        if self.uses_labels and not num_classes:
             raise GanArenaError(
-                f"conditioning.aux_weight must be >= 0, got {aux_weight}: "
-                "set conditioning.aux_weight=1.0"
+                f"conditioning={method} needs labelled data, but this data set has no labels: "
+                "use conditioning=none or a labelled data set"
             )
-        self.method = method
-        self.aux_weight = aux_weight
-        self.num_classes: int | None = None
+        self.num_classes = num_classes if self.uses_labels else None
 
     @property
     def uses_labels(self) -> bool:
@@ -37,15 +44,6 @@ class Conditioning:
     @property
     def auxiliary_classifier(self) -> bool:
         return self.method == "acgan"
-
-    def bind(self, num_classes: int | None) -> None:
-        """Take the class count from the data (never from a second setting that could disagree)."""
-        if self.uses_labels and not num_classes:
-            raise GanArenaError(
-                f"conditioning={self.method} needs labelled data, but this data set has no "
-                "labels: use conditioning=none or a labelled data set"
-            )
-        self.num_classes = num_classes if self.uses_labels else None
 
     def real_labels(self, labels: Tensor) -> Tensor | None:
         return labels if self.uses_labels else None

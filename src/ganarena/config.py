@@ -1,23 +1,13 @@
-"""Hydra-side helpers: resolvers the configs use, and a one-line check of group choices."""
+"""Where the configs are, and a one-line check of the group choices on a command line."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
-from ganarena.distributed import register_strategies, select_strategy
 from ganarena.errors import GanArenaError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
-
-
-def register_resolvers() -> None:
-    """`${gan_strategy:devices,num_nodes}` picks one-process or GAN-DDP training."""
-    register_strategies()
-    if not OmegaConf.has_resolver("gan_strategy"):
-        OmegaConf.register_new_resolver("gan_strategy", select_strategy)
 
 
 def group_options(config_dir: Path, group: str) -> list[str]:

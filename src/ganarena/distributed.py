@@ -1,19 +1,19 @@
-"""Data-parallel training for two networks that take turns.
+"""Data-parallel training for two networks that take turns: the `gan_ddp` strategy.
 
 Lightning's DDP strategy wraps the whole LightningModule in one DistributedDataParallel,
 which expects every parameter to get a gradient in every backward. A GAN step leaves one
 network without gradients on purpose, and gradient penalties need a double backward that
-DDP's hooks do not support. `GANDDPStrategy` does what StyleGAN2-ADA does instead: no
-wrapper; parameters are broadcast from rank 0 once, and before each optimizer step the
-gradients of the parameters that optimizer owns are averaged across ranks in one
-all-reduce. It also rebuilds the command of the child processes from the current Hydra
-job, so that `-m` sweeps do not re-run the whole sweep in every child (Lightning #11300).
+DDP's hooks do not support. `GANDDPStrategy` reduces gradients itself, as StyleGAN3's
+training loop does (Karras et al. 2021): no wrapper; parameters are broadcast from rank 0
+once, and before each optimizer step the gradients of the parameters that optimizer owns
+are averaged across ranks in one flat all-reduce. Its child processes start from the
+current Hydra job's overrides, so that `-m` sweeps do not re-run the whole sweep in every
+child (Lightning #11300).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,11 +21,12 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 import torch.distributed as dist
-from lightning.pytorch.strategies import DDPStrategy, StrategyRegistry
-from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
-from omegaconf import ListConfig
+from lightning.pytorch.strategies import StrategyRegistry
 from torch import nn
 from torch.optim import Optimizer
+
+from ganarena.compat import ChildCommandDDPStrategy
+from ganarena.errors import GanArenaError
 
 DISTRIBUTED_STRATEGY = "gan_ddp"
 
@@ -66,60 +67,11 @@ def hydra_child_command(local_rank: int) -> tuple[list[str], str]:
     return command, get_original_cwd()
 
 
-#: What the launcher writes into the environment of the process that starts the others.
-LAUNCH_VARIABLES = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
-
-
-class _HydraJobLauncher(_SubprocessScriptLauncher):
-    """Lightning's script launcher, with children started from the Hydra job's overrides.
-
-    It also puts the launching process's environment back at teardown: a leftover
-    LOCAL_RANK would make the next job of a sweep believe its processes were started
-    externally, and never start them.
-    """
-
-    _saved_environment: dict[str, str | None] | None = None
-
-    def _call_children_scripts(self) -> None:
-        from hydra.core.hydra_config import HydraConfig
-
-        self._saved_environment = {name: os.environ.get(name) for name in LAUNCH_VARIABLES}
-        if not HydraConfig.initialized():
-            super()._call_children_scripts()
-            return
-        self._check_can_spawn_children()
-        self.procs = []
-        os.environ["MASTER_ADDR"] = self.cluster_environment.main_address
-        os.environ["MASTER_PORT"] = str(self.cluster_environment.main_port)
-        os.environ["NODE_RANK"] = str(self.cluster_environment.node_rank())
-        os.environ["LOCAL_RANK"] = str(self.cluster_environment.local_rank())
-        os.environ["WORLD_SIZE"] = f"{self.num_processes * self.num_nodes}"
-        for local_rank in range(1, self.num_processes):
-            env = os.environ.copy()
-            env["LOCAL_RANK"] = f"{local_rank}"
-            command, cwd = hydra_child_command(local_rank)
-            self.procs.append(subprocess.Popen(command, env=env, cwd=cwd))
-
-    def restore_environment(self) -> None:
-        for name, value in (self._saved_environment or {}).items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_environment = None
-
-
-class GANDDPStrategy(DDPStrategy):
+class GANDDPStrategy(ChildCommandDDPStrategy):
     """DDP for manual GAN optimization: averaged gradients per optimizer, no module wrapper."""
 
-    def _configure_launcher(self) -> None:
-        if self._start_method == "popen":
-            assert self.cluster_environment is not None
-            self._launcher = _HydraJobLauncher(
-                self.cluster_environment, self.num_processes, self.num_nodes
-            )
-        else:
-            super()._configure_launcher()
+    def child_command(self, local_rank: int) -> tuple[list[str], str]:
+        return hydra_child_command(local_rank)
 
     def configure_ddp(self) -> None:
         """Synchronise the start instead of wrapping; then let each rank draw its own noise."""
@@ -129,12 +81,10 @@ class GANDDPStrategy(DDPStrategy):
         torch.manual_seed(seed + self.global_rank)
 
     def teardown(self) -> None:
-        """Leave no process group or launch variables behind for the next job of a sweep."""
+        """Leave no process group behind for the next job of a sweep."""
         super().teardown()
         if dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()
-        if isinstance(self._launcher, _HydraJobLauncher):
-            self._launcher.restore_environment()
 
     def optimizer_step(
         self,
@@ -149,33 +99,21 @@ class GANDDPStrategy(DDPStrategy):
         return super().optimizer_step(optimizer, closure, model, **kwargs)
 
 
-def select_strategy(devices: Any, num_nodes: Any = 1) -> str:
-    """`auto` for one process, the GAN DDP strategy for more (used by the trainer config)."""
-    if isinstance(devices, ListConfig | list | tuple):
-        count = len(devices)
-    elif str(devices) in {"auto", "-1"}:
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 1
-    else:
-        count = int(devices)
-    return DISTRIBUTED_STRATEGY if count * int(num_nodes) > 1 else "auto"
-
-
 def register_strategies() -> None:
-    """Make `strategy=gan_ddp` and `strategy=gan_ddp_spawn` known to the Trainer."""
-    for name, start_method in [(DISTRIBUTED_STRATEGY, "popen"), ("gan_ddp_spawn", "spawn")]:
-        if name not in StrategyRegistry:
-            StrategyRegistry.register(
-                name,
-                GANDDPStrategy,
-                description=f"GAN data parallel ({start_method})",
-                start_method=start_method,
-            )
+    """Make `strategy: gan_ddp` (the trainer configs `ddp` and `ddp_cpu`) known to Lightning."""
+    if DISTRIBUTED_STRATEGY not in StrategyRegistry:
+        StrategyRegistry.register(
+            DISTRIBUTED_STRATEGY, GANDDPStrategy, description="GAN data parallel"
+        )
 
 
-__all__ = [
-    "DISTRIBUTED_STRATEGY",
-    "GANDDPStrategy",
-    "average_gradients",
-    "register_strategies",
-    "select_strategy",
-]
+def check_strategy(trainer: pl.Trainer) -> None:
+    """Several processes train a GAN only under `gan_ddp`; say so before anything starts."""
+    processes = trainer.num_devices * trainer.num_nodes
+    if processes > 1 and not isinstance(trainer.strategy, GANDDPStrategy):
+        raise GanArenaError(
+            f"{processes} processes (trainer.devices={trainer.num_devices}, trainer.num_nodes="
+            f"{trainer.num_nodes}) need the GAN data-parallel strategy, not "
+            f"{type(trainer.strategy).__name__}: use trainer=ddp (GPUs) or trainer=ddp_cpu, or "
+            f"set trainer.strategy={DISTRIBUTED_STRATEGY}"
+        )

@@ -4,11 +4,20 @@ Manual optimization, because a GAN step is two games: n_critic discriminator ste
 its own real batch, then one generator step on fresh noise. Each step toggles its optimizer
 so that only its own network gets gradients, and every step goes through
 `self.optimizers()` so that precision, strategy and progress tracking see it.
+
+Vocabulary, used alike in code, configs, logs and docs:
+- a *training step* is one generator update with the n_critic discriminator updates before
+  it; `training_steps` counts them, callbacks schedule on them (`every_n_steps`) and every
+  logger row is keyed by them;
+- an *optimizer step* is one update of either network; Lightning's `trainer.global_step`
+  and `trainer.max_steps` count those, n_critic + 1 per training step;
+- a *logging step* is a training step whose values the loggers get as a row: every
+  `trainer.log_every_n_steps` training steps, and the last one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +28,9 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 
 from ganarena.conditioning import Conditioning, check_label_range
+from ganarena.data.base import GANDataModule
+from ganarena.errors import GanArenaError
+from ganarena.logger_rows import LoggerRows, Value
 from ganarena.losses import GANLoss
 from ganarena.networks.averaging import GeneratorAverage, eval_mode
 
@@ -26,7 +38,7 @@ OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 
 
 @dataclass
-class StepRecord:
+class TrainingStepRecord:
     """Detached tensors of the last training step, for callbacks (no extra forward pass)."""
 
     real_scores: Tensor
@@ -38,7 +50,11 @@ class StepRecord:
 
 
 class GANModule(pl.LightningModule):
-    """Trains `generator` against `discriminator` under the objective `loss`."""
+    """Trains `generator` against `discriminator` under the objective `loss`.
+
+    `configs/module/gan.yaml` mirrors this constructor; the run fills the networks' data
+    shape and the conditioning's class count from the data module.
+    """
 
     def __init__(
         self,
@@ -62,11 +78,17 @@ class GANModule(pl.LightningModule):
         self.generator_average = (
             None if ema_decay is None else GeneratorAverage(generator, ema_decay)
         )
-        self.last_step: StepRecord | None = None
+        self.last_training_step: TrainingStepRecord | None = None
+        #: The number of the training step under way (or just done), from 1.
+        self.current_training_step = 0
+        #: Whether that step is a logging step (see the module docstring).
+        self.logs_this_step = False
+        self.logger_rows = LoggerRows()
         #: The run's resolved config, stored in checkpoints so that evaluation can rebuild it.
         self.run_config: dict[str, Any] | None = None
         loss.check_compatible(discriminator)
 
+    # -- what callbacks and evaluation use ----------------------------------------------------
     @property
     def latent_dim(self) -> int:
         return self.generator.latent_dim
@@ -76,6 +98,27 @@ class GANModule(pl.LightningModule):
         """Classes the generator is conditioned on; None when unconditional."""
         return self.conditioning.num_classes
 
+    @property
+    def real_batches_per_step(self) -> int:
+        """Real batches a training step consumes: one per discriminator step."""
+        return self.loss.n_critic
+
+    @property
+    def training_steps(self) -> int:
+        """Training steps done (generator updates); restored on resume with the global step."""
+        return self.trainer.global_step // (self.loss.n_critic + 1)
+
+    def stops_after(self, step: int, batch_idx: int) -> bool:
+        """Whether the fit loop stops once training step `step` (batch `batch_idx` of this
+        epoch) is done: `trainer.max_steps` reached, or the last batch of the last epoch."""
+        trainer = self.trainer
+        max_steps = trainer.max_steps
+        if max_steps is not None and 0 < max_steps <= step * (self.loss.n_critic + 1):
+            return True
+        max_epochs = trainer.max_epochs
+        last_epoch = max_epochs is not None and 0 <= max_epochs <= trainer.current_epoch + 1
+        return last_epoch and batch_idx + 1 >= trainer.num_training_batches
+
     def sample_noise(self, num_samples: int) -> Tensor:
         return torch.randn(num_samples, self.latent_dim, device=self.device)
 
@@ -84,24 +127,48 @@ class GANModule(pl.LightningModule):
         return self.conditioning.random_labels(num_samples, self.device)
 
     @property
-    def sampler(self) -> nn.Module:
+    def sampling_generator(self) -> nn.Module:
         """The generator that samples, metrics and evaluation use: the average when kept."""
         return self.generator if self.generator_average is None else self.generator_average
 
     @torch.no_grad()
     def generate(self, noise: Tensor, labels: Tensor | None = None) -> Tensor:
-        """Samples for a noise batch (and labels, when conditional) from `sampler` in eval
-        mode (batch norm from its running statistics); the training mode is restored."""
+        """Samples for a noise batch (and labels, when conditional) from `sampling_generator`
+        in eval mode (batch norm from its running statistics); the training mode is restored."""
         if labels is not None:
             labels = labels.to(self.device)
-        with eval_mode(self.sampler):
-            return self.sampler(noise.to(self.device), labels)
+        with eval_mode(self.sampling_generator):
+            return self.sampling_generator(noise.to(self.device), labels)
 
+    def log_values(
+        self,
+        values: Mapping[str, Value],
+        progress_bar: bool = False,
+        callback_metrics: bool = True,
+    ) -> None:
+        """Add `values` to this training step's logger row (see `ganarena.logger_rows`).
+
+        With `callback_metrics` they also go to `trainer.callback_metrics` (what checkpoint
+        monitors read) and, with `progress_bar`, to the progress bar; Lightning allows that
+        inside the training loop's hooks only, not in `on_train_end`.
+        """
+        self.logger_rows.add(values)
+        if callback_metrics:
+            self.log_dict(dict(values), prog_bar=progress_bar, logger=False)
+
+    # -- Lightning hooks ----------------------------------------------------------------------
     def setup(self, stage: str) -> None:
-        """Check the data's labels once, before training, when the networks use them."""
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
-        dataset = getattr(datamodule, "train_dataset", None)
-        labels = getattr(dataset, "labels", None)
+        """Tell the data how many real batches a step takes; check its labels, once."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if isinstance(datamodule, GANDataModule):
+            datamodule.batches_per_step = self.real_batches_per_step
+        elif self.real_batches_per_step > 1:
+            raise GanArenaError(
+                f"loss.n_critic={self.loss.n_critic} needs a GANDataModule, which serves "
+                f"{self.loss.n_critic} real batches per training step: subclass "
+                "ganarena.data.GANDataModule, or set loss.n_critic=1"
+            )
+        labels = getattr(getattr(datamodule, "train_dataset", None), "labels", None)
         if self.conditioning.uses_labels and isinstance(labels, Tensor):
             check_label_range(labels, self.conditioning.num_classes)
 
@@ -113,8 +180,11 @@ class GANModule(pl.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         samples, labels = batch
+        step = self.training_steps + 1
+        every = self.trainer.log_every_n_steps
+        self.logs_this_step = (every > 0 and step % every == 0) or self.stops_after(step, batch_idx)
         generator_opt, discriminator_opt = self.optimizers()
-        real_batches = samples.chunk(self.loss.n_critic)
+        real_batches = self.split_real_batch(samples)
         label_batches = labels.chunk(self.loss.n_critic)
         for real, real_labels in zip(real_batches, label_batches, strict=True):
             real_scores, fake_scores, loss_d, penalty = self._discriminator_step(
@@ -124,7 +194,7 @@ class GANModule(pl.LightningModule):
         generator_fake_scores, loss_g = self._generator_step(
             generator_opt, real_batches[-1], last_labels
         )
-        self.last_step = StepRecord(
+        self.last_training_step = TrainingStepRecord(
             real_scores=real_scores,
             fake_scores=fake_scores,
             generator_fake_scores=generator_fake_scores,
@@ -132,7 +202,36 @@ class GANModule(pl.LightningModule):
             generator_loss=loss_g,
             penalty=penalty,
         )
-        self._log_step(loss_d, loss_g, penalty)
+        if self.logs_this_step:
+            self._log_losses(loss_d, loss_g, penalty)
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        """Write the step's row, after every callback has added its values (they run first)."""
+        self.logger_rows.write(
+            self.trainer.loggers, self.training_steps, self.trainer.is_global_zero
+        )
+
+    def on_train_end(self) -> None:
+        """Write what the callbacks measured at the end of fit."""
+        self.logger_rows.write(
+            self.trainer.loggers, self.training_steps, self.trainer.is_global_zero
+        )
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.run_config is not None:
+            checkpoint["run_config"] = self.run_config
+
+    # -- the two games --------------------------------------------------------------------------
+    def split_real_batch(self, samples: Tensor) -> tuple[Tensor, ...]:
+        """The loader batch as n_critic equal real batches, one per discriminator step."""
+        count = self.loss.n_critic
+        if len(samples) % count:
+            raise GanArenaError(
+                f"a batch of {len(samples)} real samples does not split into loss.n_critic="
+                f"{count} discriminator batches: serve n_critic batches per step "
+                "(ganarena.data.GANDataModule does)"
+            )
+        return samples.chunk(count)
 
     def _discriminate(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """D's scores, and its class logits when it has an auxiliary classifier (AC-GAN)."""
@@ -194,20 +293,11 @@ class GANModule(pl.LightningModule):
             self.generator_average.update(self.generator)
         return fake_scores.detach(), loss.detach()
 
-    def _log_step(self, loss_d: Tensor, loss_g: Tensor, penalty: Tensor | None) -> None:
-        """Log on the steps the loggers write (every `log_every_n_steps`), not every step.
-
-        `self.log` costs about a millisecond per call in bookkeeping, more than a whole
-        small GAN step on a CPU; values logged between two writes would be dropped anyway.
-        """
-        if not self.trainer._logger_connector.should_update_logs:
-            return
+    def _log_losses(self, loss_d: Tensor, loss_g: Tensor, penalty: Tensor | None) -> None:
+        """Log on logging steps only: `self.log` costs about a millisecond per call in
+        bookkeeping, more than a whole small GAN step on a CPU."""
         values = {"train/loss_d": loss_d, "train/loss_g": loss_g}
         if penalty is not None:
             values["train/penalty_d"] = penalty
         values.update({f"train/{key}": value for key, value in self.loss.log_values().items()})
-        self.log_dict(values, prog_bar=True)
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        if self.run_config is not None:
-            checkpoint["run_config"] = self.run_config
+        self.log_values(values, progress_bar=True)

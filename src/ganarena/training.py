@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,52 +11,58 @@ import lightning.pytorch as pl
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate as hydra_instantiate
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
-from ganarena.conditioning import Conditioning
 from ganarena.data.base import GANDataModule
+from ganarena.distributed import check_strategy, register_strategies
 from ganarena.errors import GanArenaError
 from ganarena.gan_module import GANModule
 
 log = logging.getLogger(__name__)
 
-NONE = "ganarena.conditioning.Conditioning"
+UNEXPECTED_OPTION = re.compile(r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'")
 
 
 def instantiate(config: Any, **kwargs: Any) -> Any:
-    """Hydra's instantiate, letting a constructor's GanArenaError through as itself.
+    """Hydra's instantiate, with the errors a user can fix as one line.
 
-    Hydra wraps every constructor error in an InstantiationException with a long message;
-    a user-fixable error must stay one line.
+    Hydra wraps every constructor error in an InstantiationException with a long message: a
+    constructor's GanArenaError comes through as itself, and an option the constructor does
+    not take (a typo, or `+data.x=1`) as a line naming it.
     """
     try:
         return hydra_instantiate(config, **kwargs)
     except InstantiationException as error:
-        if isinstance(error.__cause__, GanArenaError):
-            raise error.__cause__ from None
-        raise
+        cause = error.__cause__
+        if isinstance(cause, GanArenaError):
+            raise cause from None
+        unexpected = UNEXPECTED_OPTION.search(str(cause)) if isinstance(cause, TypeError) else None
+        if unexpected is None:
+            raise
+        owner, option = unexpected.groups()
+        node = re.search(r"full_key: ([\w.]+)", str(error))
+        key = f"{node.group(1)}.{option}" if node else option
+        raise GanArenaError(
+            f"{owner} takes no option '{option}': remove {key} from the command line or config"
+        ) from None
 
 
 def build_module(cfg: DictConfig, datamodule: GANDataModule) -> GANModule:
-    """The GAN, with networks shaped by the data and optimizers from the loss preset."""
-    shape = datamodule.sample_shape
-    conditioning: Conditioning = instantiate(cfg.get("conditioning") or {"_target_": NONE})
-    conditioning.bind(datamodule.num_classes)
-    network_options = {
-        "data_shape": shape,
-        "num_classes": conditioning.num_classes,
-        "conditioning": conditioning.method,
+    """The GAN of `cfg.module`, with the networks shaped by the data and its class count."""
+    module_config = OmegaConf.create(OmegaConf.to_container(cfg.module, resolve=True))
+    from_data = {
+        "data_shape": list(datamodule.sample_shape),
+        "num_classes": datamodule.num_classes,
+        "conditioning": module_config.conditioning.method,
     }
-    generator = instantiate(cfg.model.generator, **network_options)
-    discriminator = instantiate(cfg.model.discriminator, **network_options)
-    module = GANModule(
-        generator=generator,
-        discriminator=discriminator,
-        loss=instantiate(cfg.loss),
-        generator_optimizer=instantiate(cfg.optimizer.generator, _convert_="all"),
-        discriminator_optimizer=instantiate(cfg.optimizer.discriminator, _convert_="all"),
-        conditioning=conditioning,
-        ema_decay=cfg.model.get("ema_decay"),
+    module: GANModule = instantiate(
+        module_config,
+        generator=from_data,
+        discriminator=from_data,
+        conditioning={"num_classes": datamodule.num_classes},
+        _convert_="all",
     )
     module.run_config = OmegaConf.to_container(cfg, resolve=True)
     return module
@@ -66,6 +73,16 @@ def instantiate_all(group: DictConfig | None) -> list[Any]:
     if not group:
         return []
     return [instantiate(node) for node in group.values() if node is not None and "_target_" in node]
+
+
+def build_trainer(
+    config: DictConfig, callbacks: list[Callback], loggers: list[Logger]
+) -> pl.Trainer:
+    """The Trainer of `config`; several processes are checked to run under `gan_ddp`."""
+    register_strategies()
+    trainer: pl.Trainer = instantiate(config, callbacks=callbacks, logger=loggers or False)
+    check_strategy(trainer)
+    return trainer
 
 
 def check_checkpoint(ckpt_path: str | None) -> None:
@@ -86,8 +103,7 @@ def train(cfg: DictConfig) -> float | None:
     datamodule: GANDataModule = instantiate(cfg.data)
     module = build_module(cfg, datamodule)
     callbacks = instantiate_all(cfg.get("callbacks"))
-    loggers = instantiate_all(cfg.get("logger"))
-    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    trainer = build_trainer(cfg.trainer, callbacks, instantiate_all(cfg.get("logger")))
     output_dir = cfg.paths.output_dir
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
@@ -97,7 +113,7 @@ def train(cfg: DictConfig) -> float | None:
     finally:
         close_loggers(trainer)
     log.info("run finished; outputs in %s", output_dir)
-    return metric_value(trainer, cfg.get("optimized_metric"))
+    return metric_value(trainer, module, cfg.get("optimized_metric"))
 
 
 def close_loggers(trainer: pl.Trainer) -> None:
@@ -112,12 +128,15 @@ def close_loggers(trainer: pl.Trainer) -> None:
         wandb.finish()
 
 
-def metric_value(trainer: pl.Trainer, name: str | None) -> float | None:
-    if not name:
+def metric_value(trainer: pl.Trainer, module: GANModule, name: str | None) -> float | None:
+    """The last value of `name` the run wrote to its loggers (what a sweeper optimises).
+
+    Rank zero writes the rows, so the other ranks of a DDP run return None.
+    """
+    if not name or not trainer.is_global_zero:
         return None
-    if name not in trainer.callback_metrics:
-        raise GanArenaError(
-            f"optimized_metric '{name}' was never logged: choose one of "
-            f"{', '.join(sorted(trainer.callback_metrics))}"
-        )
-    return float(trainer.callback_metrics[name])
+    written = module.logger_rows.last_written
+    if name not in written:
+        choices = ", ".join(sorted(written))
+        raise GanArenaError(f"optimized_metric '{name}' was never logged: choose one of {choices}")
+    return written[name]

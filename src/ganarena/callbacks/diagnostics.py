@@ -1,8 +1,8 @@
 """Training diagnostics from tensors the step already holds: no extra forward pass.
 
-Computed only on the steps the loggers write, from `GANModule.last_step` (detached scores
-and losses) and from the gradients as they are before each optimizer step. The values stay
-on the device until Lightning writes them, so there is no per-step host sync.
+Computed only on logging steps, from `GANModule.last_training_step` (detached scores and
+losses) and from the gradients as they are before each optimizer step. The values stay on
+the device until the step's logger row is written, so there is no per-step host sync.
 """
 
 from __future__ import annotations
@@ -13,15 +13,9 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.optim import Optimizer
 
-from ganarena.callbacks.measurement import forget_logged
-from ganarena.callbacks.schedule import training_steps
 from ganarena.errors import GanArenaError
-from ganarena.losses import GANLoss, Minimax, NonSaturating
-
-
-def is_bce_family(loss: GANLoss) -> bool:
-    """Losses whose D loss is binary cross-entropy (their `L_D + L_G(NS)` is meaningful)."""
-    return bool(getattr(loss, "bce_family", isinstance(loss, Minimax | NonSaturating)))
+from ganarena.gan_module import GANModule
+from ganarena.losses import GANLoss
 
 
 def gradient_norm(optimizer: Optimizer) -> Tensor:
@@ -67,17 +61,16 @@ def score_statistics(loss: GANLoss, real: Tensor, fake: Tensor) -> dict:
 class TrainingDiagnostics(pl.Callback):
     """Logs D(x), D(G(z)), D's accuracy, gradient norms, sample weights and the total loss.
 
-    `every_n_steps`: null logs on every logger write (`trainer.log_every_n_steps`); a value
-    must be a multiple of it, since values logged between two writes would be dropped.
+    `every_n_steps`: null logs on every logging step (`trainer.log_every_n_steps`); a value
+    must be a multiple of it, since the diagnostics are computed on logging steps only.
     """
 
     def __init__(self, every_n_steps: int | None = None, sample_weights: bool = True) -> None:
         self.every_n_steps = every_n_steps
         self.log_sample_weights = sample_weights
         self._grad_norms: dict[str, Tensor] = {}
-        self._logged: set[str] = set()
 
-    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
         every, log_every = self.every_n_steps, trainer.log_every_n_steps
         if every is not None and (every < 1 or log_every < 1 or every % log_every):
             raise GanArenaError(
@@ -85,20 +78,16 @@ class TrainingDiagnostics(pl.Callback):
                 f"trainer.log_every_n_steps={log_every}: set it to a multiple, or null"
             )
 
-    def on_train_batch_start(self, trainer: pl.Trainer, *args) -> None:
-        forget_logged(trainer, self._logged)
-        self._logged = set()
-
-    def _due(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> bool:
-        if not trainer._logger_connector.should_update_logs:
-            return False
+    def _due(self, pl_module: GANModule) -> bool:
         every = self.every_n_steps
-        return every is None or training_steps(trainer, pl_module) % every == 0
+        return pl_module.logs_this_step and (
+            every is None or pl_module.current_training_step % every == 0
+        )
 
     def on_before_optimizer_step(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Optimizer
+        self, trainer: pl.Trainer, pl_module: GANModule, optimizer: Optimizer
     ) -> None:
-        if not self._due(trainer, pl_module):
+        if not self._due(pl_module):
             return
         generator_optimizer = trainer.optimizers[0]
         raw = getattr(optimizer, "optimizer", optimizer)  # a LightningOptimizer wraps it
@@ -106,10 +95,10 @@ class TrainingDiagnostics(pl.Callback):
         self._grad_norms[name] = gradient_norm(raw)  # under n_critic > 1: the last D step
 
     def on_train_batch_end(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch, batch_idx: int
+        self, trainer: pl.Trainer, pl_module: GANModule, outputs, batch, batch_idx: int
     ) -> None:
-        record = getattr(pl_module, "last_step", None)
-        if record is None or not self._due(trainer, pl_module):
+        record = pl_module.last_training_step
+        if record is None or not self._due(pl_module):
             return
         loss: GANLoss = pl_module.loss
         values = score_statistics(loss, record.real_scores, record.fake_scores)
@@ -119,10 +108,9 @@ class TrainingDiagnostics(pl.Callback):
                     loss, record.real_scores, record.fake_scores, record.generator_fake_scores
                 )
             )
-        if is_bce_family(loss):
+        if loss.bce_family:
             nonsaturating_g = F.softplus(-record.generator_fake_scores.float()).mean()
             values["diag/total_loss"] = record.discriminator_loss + nonsaturating_g
         values.update(self._grad_norms)
         self._grad_norms = {}
-        pl_module.log_dict(values, on_step=True, on_epoch=False)
-        self._logged = set(values)
+        pl_module.log_values(values)

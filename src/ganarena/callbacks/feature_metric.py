@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import lightning.pytorch as pl
 import torch
 from torch import Tensor
 from torchmetrics import Metric
@@ -15,8 +14,9 @@ from ganarena.data.base import GANDataModule
 from ganarena.errors import GanArenaError
 from ganarena.features.base import FeatureExtractor, FeatureOutputs
 from ganarena.features.factory import FeatureSpec
+from ganarena.gan_module import GANModule
 from ganarena.metrics.feature_bank import feature_bank, rank_seed, sample_inputs
-from ganarena.metrics.ranks import rank_and_world_size, share_of
+from ganarena.ranks import rank_and_world_size, share_of
 
 
 class FeatureMetricCallback(ScheduledMeasurement):
@@ -63,7 +63,7 @@ class FeatureMetricCallback(ScheduledMeasurement):
         self.add_real(self.metric, real.to(device), first_rank=rank_and_world_size()[0] == 0)
         return None
 
-    def measure(self, module: pl.LightningModule, datamodule: GANDataModule, tag: object) -> dict:
+    def measure(self, module: GANModule, datamodule: GANDataModule, tag: object) -> dict:
         assert self.metric is not None
         fake = self.generated_features(module, datamodule, tag)
         self.metric.reset()
@@ -71,7 +71,7 @@ class FeatureMetricCallback(ScheduledMeasurement):
         return self.results(self.metric)
 
     def generated_features(
-        self, module: pl.LightningModule, datamodule: GANDataModule, tag: object
+        self, module: GANModule, datamodule: GANDataModule, tag: object
     ) -> FeatureOutputs:
         """This rank's share of the samples, embedded once per step for every metric."""
         assert self.extractor is not None
@@ -107,12 +107,12 @@ class ConditionalFeatureMetricCallback(FeatureMetricCallback):
     Subclasses give `add_labelled_fake` instead of `add_fake`.
     """
 
-    def mismatch(self, module: pl.LightningModule) -> str | None:
+    def mismatch(self, module: GANModule) -> str | None:
         if not getattr(module, "num_classes", None):
             return "the generator is unconditional (conditioning=none)"
         return None
 
-    def measure(self, module: pl.LightningModule, datamodule: GANDataModule, tag: object) -> dict:
+    def measure(self, module: GANModule, datamodule: GANDataModule, tag: object) -> dict:
         assert self.metric is not None
         fake = self.generated_features(module, datamodule, tag)
         # The labels the samples were generated with: the same seed, the same draw.

@@ -5,9 +5,8 @@ from __future__ import annotations
 import lightning.pytorch as pl
 import torch
 
-from ganarena.callbacks.measurement import is_last_training_batch
-from ganarena.callbacks.schedule import training_steps
 from ganarena.errors import GanArenaError
+from ganarena.gan_module import GANModule
 
 
 class NonFiniteLossGuard(pl.Callback):
@@ -26,18 +25,18 @@ class NonFiniteLossGuard(pl.Callback):
         self.every_n_steps = every_n_steps
 
     def on_train_batch_end(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch, batch_idx: int
+        self, trainer: pl.Trainer, pl_module: GANModule, outputs, batch, batch_idx: int
     ) -> None:
-        due = training_steps(trainer, pl_module) % self.every_n_steps == 0
-        if due or is_last_training_batch(trainer, batch_idx):  # before the last measurements
-            self.check(trainer, pl_module)
+        step = pl_module.training_steps
+        if step % self.every_n_steps == 0 or pl_module.stops_after(step, batch_idx):
+            self.check(pl_module)  # the last step: before the end-of-fit measurements
 
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.check(trainer, pl_module)
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
+        self.check(pl_module)
 
-    def check(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        step = training_steps(trainer, pl_module)
-        record = getattr(pl_module, "last_step", None)
+    def check(self, pl_module: GANModule) -> None:
+        step = pl_module.training_steps
+        record = pl_module.last_training_step
         if record is None:
             return
         values = {"loss_d": record.discriminator_loss, "loss_g": record.generator_loss}

@@ -1,15 +1,15 @@
-"""Mode coverage of the 2-D Gaussian mixtures during training (FIELD_NOTES §7)."""
+"""Mode coverage of the 2-D Gaussian mixtures during training (VEEGAN and PacGAN protocol)."""
 
 from __future__ import annotations
 
-import lightning.pytorch as pl
 import torch
 
 from ganarena.callbacks.measurement import ScheduledMeasurement
 from ganarena.data.base import GANDataModule
+from ganarena.gan_module import GANModule
 from ganarena.metrics.feature_bank import generate_samples, rank_seed
 from ganarena.metrics.mode_coverage import mode_histogram, reverse_kl_from_uniform
-from ganarena.metrics.ranks import share_of, sum_across_ranks
+from ganarena.ranks import share_of, sum_across_ranks
 
 
 class ModeCoverageCallback(ScheduledMeasurement):
@@ -37,7 +37,7 @@ class ModeCoverageCallback(ScheduledMeasurement):
             return f"{datamodule.name} is not a Gaussian mixture (data=ring or data=grid)"
         return None
 
-    def measure(self, module: pl.LightningModule, datamodule: GANDataModule, tag: object) -> dict:
+    def measure(self, module: GANModule, datamodule: GANDataModule, tag: object) -> dict:
         samples = generate_samples(module, share_of(self.num_samples), rank_seed(self.seed), 4096)
         histogram = mode_histogram(samples, datamodule.means, datamodule.std, self.threshold)
         histogram = sum_across_ranks(histogram.to(module.device))

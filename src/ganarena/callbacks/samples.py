@@ -10,7 +10,7 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from PIL import Image
 
-from ganarena.callbacks.schedule import training_steps
+from ganarena.gan_module import GANModule
 from ganarena.visualize import save_image_grid, save_scatter
 
 #: A conditional grid shows at most this many classes, one row each.
@@ -41,15 +41,15 @@ class SampleWriter(pl.Callback):
         self.seed = seed
         self._last_written = -1
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
-        step = training_steps(trainer, pl_module)
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: GANModule, *args) -> None:
+        step = pl_module.training_steps
         if self.every_n_steps > 0 and step % self.every_n_steps == 0:
             self.write(trainer, pl_module, step)
 
-    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.write(trainer, pl_module, training_steps(trainer, pl_module))
+    def on_train_end(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
+        self.write(trainer, pl_module, pl_module.training_steps)
 
-    def write(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
+    def write(self, trainer: pl.Trainer, pl_module: GANModule, step: int) -> None:
         if not trainer.is_global_zero or step == self._last_written:
             return
         self._last_written = step
@@ -67,7 +67,7 @@ class SampleWriter(pl.Callback):
         self._send_to_loggers(trainer, path, step)
 
     def _inputs(
-        self, pl_module: pl.LightningModule, images: bool
+        self, pl_module: GANModule, images: bool
     ) -> tuple[torch.Tensor, torch.Tensor | None, int]:
         """Fixed noise; for a conditional image GAN, one row per class over the same noise."""
         rng = torch.Generator().manual_seed(self.seed)
@@ -89,7 +89,7 @@ class SampleWriter(pl.Callback):
     def _send_to_loggers(trainer: pl.Trainer, path: Path, step: int) -> None:
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
-                logger.log_image(key="samples", images=[str(path)], step=trainer.global_step)
+                logger.log_image(key="samples", images=[str(path)], step=step)
             elif isinstance(logger, TensorBoardLogger):
                 image = np.asarray(Image.open(path).convert("RGB"))
                 logger.experiment.add_image("samples", image, step, dataformats="HWC")

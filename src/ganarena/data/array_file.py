@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganarena.data.base import GANDataModule, path_fingerprint, require_positive_int
+from ganarena.data.base import GANDataModule, path_fingerprint
 from ganarena.data.in_memory import InMemoryDataset
 from ganarena.data.npy_files import array_header, load_array, npz_keys
 from ganarena.data.transforms import resize_images
 from ganarena.errors import GanArenaError
+from ganarena.options import require_positive_int
 
 IMAGE_KEYS = ("images", "x")
 LABEL_KEYS = ("labels", "y")
@@ -111,10 +112,9 @@ class ArrayDataModule(GANDataModule):
         labels_path: str | None = None,
         image_size: int | None = None,
         batch_size: int = 64,
-        batches_per_step: int = 1,
         num_workers: int = 0,
     ):
-        super().__init__(batch_size, batches_per_step, num_workers)
+        super().__init__(batch_size, num_workers)
         self.path = require_array_file(Path(path), "data.path")
         self.key = image_key(self.path)
         shape, dtype = array_header(self.path, self.key)
@@ -128,7 +128,7 @@ class ArrayDataModule(GANDataModule):
 
     def _pick_image_size(self, image_size: int | None, height: int, width: int) -> int:
         if image_size is not None:
-            return require_positive_int(image_size, "data.image_size")
+            return require_positive_int("data.image_size", image_size, 64)
         if height != width:
             raise GanArenaError(
                 f"images in '{self.path}' are {height}x{width}, not square:"

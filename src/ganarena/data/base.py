@@ -1,8 +1,10 @@
 """The contract every data module follows, so networks, losses and metrics never special-case data.
 
 The networks are built from `sample_shape` and `num_classes` before the Trainer exists, so both
-are known right after `__init__`. Each training step runs `batches_per_step` discriminator steps
-on their own real batches, so one loader batch holds all of them and the LightningModule splits it.
+are known right after `__init__`. Each training step runs n_critic discriminator steps, each on
+its own real batch, so one loader batch holds all of them and the LightningModule splits it. How
+many there are is the loss's business, not the data's: the GAN module sets `batches_per_step`
+when it is set up (`GANModule.setup`), so the two can never disagree.
 """
 
 from __future__ import annotations
@@ -18,22 +20,9 @@ from torch.utils.data import DataLoader, Dataset
 from ganarena.data.image_files import stack_samples
 from ganarena.data.in_memory import InMemoryDataset, collate_prebatched
 from ganarena.errors import GanArenaError
+from ganarena.options import require_non_negative_int, require_positive_int
 
 REAL_SAMPLES_SEED = 0  # fixed so metrics and plots compare against the same real samples
-
-
-def require_positive_int(value: object, key: str) -> int:
-    """Reject a bad option at construction, naming the config key, instead of deep inside a run."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise GanArenaError(f"{key} must be a positive integer, got {value!r}: set {key}=<n >= 1>")
-    return value
-
-
-def require_positive_float(value: object, key: str) -> float:
-    """Same as `require_positive_int` for scales such as a radius or a standard deviation."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise GanArenaError(f"{key} must be a positive number, got {value!r}: set {key}=<x > 0>")
-    return float(value)
 
 
 def path_fingerprint(path: Path) -> str:
@@ -44,15 +33,13 @@ def path_fingerprint(path: Path) -> str:
 class GANDataModule(LightningDataModule, ABC):
     """Real data as `(samples, labels)` batches: images scaled to [-1, 1], labels int64 or -1."""
 
-    def __init__(self, batch_size: int = 64, batches_per_step: int = 1, num_workers: int = 0):
+    def __init__(self, batch_size: int = 64, num_workers: int = 0):
         super().__init__()
-        self.batch_size = require_positive_int(batch_size, "data.batch_size")
-        self.batches_per_step = require_positive_int(batches_per_step, "data.batches_per_step")
-        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-            raise GanArenaError(
-                f"data.num_workers must be >= 0, got {num_workers!r}: set data.num_workers=0"
-            )
-        self.num_workers = num_workers
+        self.batch_size = require_positive_int("data.batch_size", batch_size, 64)
+        self.num_workers = require_non_negative_int("data.num_workers", num_workers, 0)
+        #: Real batches one training step consumes (its discriminator steps); set by the GAN
+        #: module from its loss's n_critic before the loader is built.
+        self.batches_per_step = 1
         self.train_dataset: Dataset | None = None
 
     @property
@@ -82,12 +69,11 @@ class GANDataModule(LightningDataModule, ABC):
     def setup(self, stage: str | None = None) -> None:
         if self.train_dataset is not None:
             return
-        dataset = self.build_train_dataset()
-        self._require_enough_samples(len(dataset))
-        self.train_dataset = dataset
+        self.train_dataset = self.build_train_dataset()
 
     def train_dataloader(self) -> DataLoader:
         dataset = self._ready_dataset()
+        self._require_enough_samples(len(dataset))
         in_memory = isinstance(dataset, InMemoryDataset)
         return DataLoader(
             dataset,
@@ -139,7 +125,7 @@ class GANDataModule(LightningDataModule, ABC):
     def _require_enough_samples(self, size: int) -> None:
         if size < self.samples_per_step:
             raise GanArenaError(
-                f"data.batch_size={self.batch_size} x data.batches_per_step={self.batches_per_step}"
-                f" needs {self.samples_per_step} samples per step but {self.name} has only {size}:"
-                " lower data.batch_size"
+                f"data.batch_size={self.batch_size} x {self.batches_per_step} discriminator steps"
+                f" (loss.n_critic) needs {self.samples_per_step} samples per training step but"
+                f" {self.name} has only {size}: lower data.batch_size"
             )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import torch
 from sklearn.datasets import load_digits
 
-from ganarena.data.base import GANDataModule, require_positive_int
+from ganarena.data.base import GANDataModule
 from ganarena.data.in_memory import InMemoryDataset
 from ganarena.data.transforms import resize_images
+from ganarena.options import require_positive_int
 
 DIGITS_MAX_VALUE = 16.0  # load_digits pixels are counts 0..16 of a 4x4 block
 DIGITS_NATIVE_SIZE = 8
@@ -20,11 +21,10 @@ class DigitsDataModule(GANDataModule):
         self,
         image_size: int = DIGITS_NATIVE_SIZE,
         batch_size: int = 64,
-        batches_per_step: int = 1,
         num_workers: int = 0,
     ):
-        super().__init__(batch_size, batches_per_step, num_workers)
-        self.image_size = require_positive_int(image_size, "data.image_size")
+        super().__init__(batch_size, num_workers)
+        self.image_size = require_positive_int("data.image_size", image_size, DIGITS_NATIVE_SIZE)
 
     @property
     def sample_shape(self) -> tuple[int, ...]:

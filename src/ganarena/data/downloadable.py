@@ -14,8 +14,9 @@ from pathlib import Path
 
 from torch.utils.data import Dataset
 
-from ganarena.data.base import GANDataModule, require_positive_int
+from ganarena.data.base import GANDataModule
 from ganarena.errors import GanArenaError
+from ganarena.options import require_positive_int
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +52,14 @@ class DownloadableDataModule(GANDataModule):
         train: bool = True,
         image_size: int | None = None,
         batch_size: int = 64,
-        batches_per_step: int = 1,
         num_workers: int = 0,
     ):
-        super().__init__(batch_size, batches_per_step, num_workers)
+        super().__init__(batch_size, num_workers)
         self.root = Path(root)
         self.download = bool(download)
         self.train = bool(train)
         size = self.native_size if image_size is None else image_size
-        self.image_size = require_positive_int(size, "data.image_size")
+        self.image_size = require_positive_int("data.image_size", size, self.native_size)
 
     @property
     def name(self) -> str:

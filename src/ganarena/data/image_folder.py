@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ganarena.data.base import GANDataModule, path_fingerprint, require_positive_int
+from ganarena.data.base import GANDataModule, path_fingerprint
 from ganarena.data.image_files import IMAGE_EXTENSIONS, PIL_MODE, ImageFilesDataset, is_image_file
 from ganarena.data.transforms import file_image_transform
 from ganarena.errors import GanArenaError
+from ganarena.options import require_positive_int
 
 
 def images_below(folder: Path) -> list[Path]:
@@ -51,11 +52,10 @@ class ImageFolderDataModule(GANDataModule):
         image_size: int = 64,
         channels: int = 3,
         batch_size: int = 64,
-        batches_per_step: int = 1,
         num_workers: int = 2,
     ):
-        super().__init__(batch_size, batches_per_step, num_workers)
-        self.image_size = require_positive_int(image_size, "data.image_size")
+        super().__init__(batch_size, num_workers)
+        self.image_size = require_positive_int("data.image_size", image_size, 64)
         if channels not in PIL_MODE:
             raise GanArenaError(
                 f"data.channels must be 1 (grey) or 3 (RGB), got {channels!r}: set data.channels=3"

@@ -11,9 +11,9 @@ import math
 
 import torch
 
-from ganarena.data.base import GANDataModule, require_positive_float, require_positive_int
+from ganarena.data.base import GANDataModule
 from ganarena.data.in_memory import InMemoryDataset
-from ganarena.errors import GanArenaError
+from ganarena.options import require_int, require_positive, require_positive_int
 
 
 def ring_means(num_modes: int, radius: float) -> torch.Tensor:
@@ -40,18 +40,13 @@ class GaussianMixtureDataModule(GANDataModule):
         num_samples: int,
         data_seed: int,
         batch_size: int,
-        batches_per_step: int,
         num_workers: int,
     ):
-        super().__init__(batch_size, batches_per_step, num_workers)
+        super().__init__(batch_size, num_workers)
         self.means = means
-        self.std = require_positive_float(std, "data.std")
-        self.num_samples = require_positive_int(num_samples, "data.num_samples")
-        if isinstance(data_seed, bool) or not isinstance(data_seed, int):
-            raise GanArenaError(
-                f"data.data_seed must be an integer, got {data_seed!r}: set data.data_seed=0"
-            )
-        self.data_seed = data_seed
+        self.std = require_positive("data.std", std, 0.01)
+        self.num_samples = require_positive_int("data.num_samples", num_samples, 100000)
+        self.data_seed = require_int("data.data_seed", data_seed, 0)
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
@@ -79,15 +74,12 @@ class RingDataModule(GaussianMixtureDataModule):
         num_samples: int = 100_000,
         data_seed: int = 0,
         batch_size: int = 64,
-        batches_per_step: int = 1,
         num_workers: int = 0,
     ):
-        self.num_modes = require_positive_int(num_modes, "data.num_modes")
-        self.radius = require_positive_float(radius, "data.radius")
+        self.num_modes = require_positive_int("data.num_modes", num_modes, 8)
+        self.radius = require_positive("data.radius", radius, 1.0)
         means = ring_means(self.num_modes, self.radius)
-        super().__init__(
-            means, std, num_samples, data_seed, batch_size, batches_per_step, num_workers
-        )
+        super().__init__(means, std, num_samples, data_seed, batch_size, num_workers)
 
     @property
     def name(self) -> str:
@@ -105,15 +97,12 @@ class GridDataModule(GaussianMixtureDataModule):
         num_samples: int = 100_000,
         data_seed: int = 0,
         batch_size: int = 64,
-        batches_per_step: int = 1,
         num_workers: int = 0,
     ):
-        self.grid_size = require_positive_int(grid_size, "data.grid_size")
-        self.spacing = require_positive_float(spacing, "data.spacing")
+        self.grid_size = require_positive_int("data.grid_size", grid_size, 5)
+        self.spacing = require_positive("data.spacing", spacing, 2.0)
         means = grid_means(self.grid_size, self.spacing)
-        super().__init__(
-            means, std, num_samples, data_seed, batch_size, batches_per_step, num_workers
-        )
+        super().__init__(means, std, num_samples, data_seed, batch_size, num_workers)
 
     @property
     def name(self) -> str:

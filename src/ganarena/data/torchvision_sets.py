@@ -132,12 +132,9 @@ class CelebADataModule(DownloadableDataModule):
         train: bool = True,
         image_size: int = 64,
         batch_size: int = 64,
-        batches_per_step: int = 1,
         num_workers: int = 2,
     ):
-        super().__init__(
-            root, download, train, image_size, batch_size, batches_per_step, num_workers
-        )
+        super().__init__(root, download, train, image_size, batch_size, num_workers)
 
     @property
     def sample_shape(self) -> tuple[int, ...]:

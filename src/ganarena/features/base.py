@@ -50,6 +50,10 @@ class FeatureExtractor(nn.Module):
     num_classes: int | None = None
     identity: str = "unnamed"
 
+    def train(self, mode: bool = True) -> FeatureExtractor:
+        """A measuring instrument: it stays in eval mode (batch norm, dropout) whatever is asked."""
+        return super().train(False)
+
     def extract(self, images: Tensor) -> FeatureOutputs:
         raise NotImplementedError
 

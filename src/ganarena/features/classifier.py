@@ -7,7 +7,6 @@ FID/KID/precision-recall features, its logits give IS and class coverage.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,14 @@ from torch import Tensor, nn
 
 from ganarena.errors import GanArenaError
 from ganarena.features.base import FeatureExtractor, FeatureOutputs, file_digest
+from ganarena.storage import save_atomically
 
 CHECKPOINT_FORMAT = "ganarena-domain-classifier-1"
-TRAIN_COMMAND = "python src/train_classifier.py data={data}"
+
+
+def train_command(data: str = "NAME") -> str:
+    """The command that trains the domain classifier of `data` (a `data=` option)."""
+    return f"python src/train_classifier.py data={data}"
 
 
 class DomainClassifierNet(nn.Module):
@@ -70,16 +74,13 @@ class DomainClassifierFeatures(FeatureExtractor):
         self.num_features = self.network.head.in_features
         self.identity = f"classifier-{self.data_name}-{file_digest(str(self.path))}"
 
-    def train(self, mode: bool = True) -> DomainClassifierFeatures:
-        return super().train(False)  # never leaves evaluation mode
-
     @torch.no_grad()
     def extract(self, images: Tensor) -> FeatureOutputs:
         features, logits = self.network(images.float())
         return FeatureOutputs(features, logits)
 
     def check_data(self, sample_shape: tuple[int, ...], num_classes: int | None) -> None:
-        retrain = TRAIN_COMMAND.format(data="<your data>")
+        retrain = train_command()
         if tuple(sample_shape) != self.sample_shape:
             raise GanArenaError(
                 f"domain classifier '{self.path}' reads samples of shape {self.sample_shape} but "
@@ -104,11 +105,13 @@ class DomainClassifierFeatures(FeatureExtractor):
 
 def load_classifier_checkpoint(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise GanArenaError(f"domain classifier '{path}' not found: train one with {TRAIN_COMMAND}")
+        raise GanArenaError(
+            f"domain classifier '{path}' not found: train one with {train_command()}"
+        )
     checkpoint = torch.load(path, map_location="cpu", weights_only=False)
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
         raise GanArenaError(
-            f"'{path}' is not a gan-arena domain classifier: train one with {TRAIN_COMMAND}"
+            f"'{path}' is not a gan-arena domain classifier: train one with {train_command()}"
         )
     return checkpoint
 
@@ -122,7 +125,6 @@ def save_classifier_checkpoint(
     test_accuracy: float,
 ) -> Path:
     """Write atomically (another rank or run may be reading the same cache path)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     checkpoint = {
         "format": CHECKPOINT_FORMAT,
         "state_dict": network.state_dict(),
@@ -132,7 +134,4 @@ def save_classifier_checkpoint(
         "net": net_options,
         "test_accuracy": test_accuracy,
     }
-    partial = path.with_suffix(f".tmp{os.getpid()}")
-    torch.save(checkpoint, partial)
-    partial.replace(path)
-    return path
+    return save_atomically(checkpoint, path)

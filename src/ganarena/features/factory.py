@@ -14,7 +14,7 @@ from ganarena.data.base import GANDataModule
 from ganarena.data.in_memory import InMemoryDataset
 from ganarena.errors import GanArenaError
 from ganarena.features.base import FeatureExtractor, FeatureUnavailable
-from ganarena.features.classifier import TRAIN_COMMAND, DomainClassifierFeatures
+from ganarena.features.classifier import DomainClassifierFeatures, train_command
 from ganarena.features.classifier_training import train_domain_classifier
 from ganarena.features.inception import InceptionFeatures
 from ganarena.features.user_module import ModuleFeatures
@@ -94,7 +94,7 @@ def ensure_classifier(spec: FeatureSpec, datamodule: GANDataModule) -> Path:
     path = spec.classifier_file(datamodule)
     if path.is_file():
         return path
-    command = TRAIN_COMMAND.format(data=datamodule.name.split("-")[0])
+    command = train_command(datamodule.name.split("-")[0])
     if spec.classifier_path or not spec.train_if_missing:
         raise FeatureUnavailable(f"domain classifier '{path}' not found: train it with {command}")
     if len(datamodule.sample_shape) != 3 or not datamodule.num_classes:

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ganarena.compat import inception_features_and_logits
 from ganarena.features.base import FeatureExtractor, FeatureOutputs, FeatureUnavailable, file_digest
 
 INCEPTION_WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
@@ -55,7 +56,7 @@ class InceptionFeatures(FeatureExtractor):
 
     @torch.no_grad()
     def extract(self, images: Tensor) -> FeatureOutputs:
-        features, logits = self.network._torch_fidelity_forward(to_inception_input(images))
+        features, logits = inception_features_and_logits(self.network, to_inception_input(images))
         return FeatureOutputs(features.reshape(len(images), -1).float(), logits.float())
 
     def check_data(self, sample_shape: tuple[int, ...], num_classes: int | None) -> None:

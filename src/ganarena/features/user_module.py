@@ -20,9 +20,6 @@ class ModuleFeatures(FeatureExtractor):
         kind = type(module)
         self.identity = f"module-{kind.__module__}.{kind.__qualname__}-{state_digest(module)}"
 
-    def train(self, mode: bool = True) -> ModuleFeatures:
-        return super().train(False)
-
     def _run(self, images: Tensor) -> FeatureOutputs:
         output = self.module(images)
         if isinstance(output, tuple | list):

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ganarena.errors import GanArenaError
+from ganarena.options import require_positive_int
 
 #: The discriminator as a function of its input alone (labels, if any, already bound).
 Critic = Callable[[Tensor], Tensor]
@@ -90,11 +90,7 @@ class GANLoss(nn.Module):
         constraints: ConstraintParts | None = (),
     ) -> None:
         super().__init__()
-        if n_critic < 1:
-            raise GanArenaError(
-                f"loss.n_critic must be at least 1, got {n_critic}: set loss.n_critic=1"
-            )
-        self.n_critic = n_critic
+        self.n_critic = require_positive_int("loss.n_critic", n_critic, 1)
         self.penalties = nn.ModuleList(_parts(penalties))
         self.constraints = list(_parts(constraints))
 

@@ -7,23 +7,14 @@ mean absolute reconstruction error (`ganarena.networks.AutoencoderDiscriminator`
 from __future__ import annotations
 
 import torch
-import torch.distributed as dist
 from torch import Tensor, nn
 
 from ganarena.errors import GanArenaError
 from ganarena.losses.base import ConstraintParts, GANLoss, PenaltyParts
-from ganarena.losses.checks import require_fraction, require_non_negative
+from ganarena.options import require_fraction, require_non_negative
+from ganarena.ranks import mean_across_ranks
 
 AUTOENCODER = "ganarena.networks.AutoencoderDiscriminator"
-
-
-def mean_across_ranks(values: Tensor) -> Tensor:
-    """`values` averaged over all DDP ranks (unchanged in a single process)."""
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-        values = values.clone()
-        dist.all_reduce(values)
-        values /= dist.get_world_size()
-    return values
 
 
 class BEGAN(GANLoss):
@@ -51,9 +42,9 @@ class BEGAN(GANLoss):
         constraints: ConstraintParts | None = (),
     ) -> None:
         super().__init__(n_critic=n_critic, penalties=penalties, constraints=constraints)
-        self.gamma = require_fraction("BEGAN", "gamma", gamma, 0.75)
-        self.lambda_k = require_non_negative("BEGAN", "lambda_k", lambda_k, 1e-3)
-        self.register_buffer("k", torch.tensor(require_fraction("BEGAN", "k_init", k_init, 0.0)))
+        self.gamma = require_fraction("BEGAN gamma", gamma, 0.75)
+        self.lambda_k = require_non_negative("BEGAN lambda_k", lambda_k, 1e-3)
+        self.register_buffer("k", torch.tensor(require_fraction("BEGAN k_init", k_init, 0.0)))
         self.register_buffer("convergence", torch.tensor(0.0))
 
     def discriminator_loss(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
@@ -78,7 +69,7 @@ class BEGAN(GANLoss):
             raise GanArenaError(
                 f"loss=began needs an autoencoder discriminator, not "
                 f"{type(discriminator).__name__}: drop the model.discriminator override or set "
-                f"model.discriminator._target_={AUTOENCODER}"
+                f"model/discriminator=autoencoder ({AUTOENCODER})"
             )
         super().check_compatible(discriminator)
 

@@ -7,7 +7,7 @@ from torch import nn
 
 from ganarena.errors import GanArenaError
 from ganarena.losses.base import Constraint
-from ganarena.losses.checks import require_positive
+from ganarena.options import require_positive
 
 
 class WeightClipping(Constraint):
@@ -18,7 +18,7 @@ class WeightClipping(Constraint):
     """
 
     def __init__(self, clip_value: float = 0.01) -> None:
-        self.clip_value = require_positive("WeightClipping", "clip_value", clip_value, 0.01)
+        self.clip_value = require_positive("WeightClipping clip_value", clip_value, 0.01)
 
     @torch.no_grad()
     def __call__(self, discriminator: nn.Module) -> None:

@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganarena.losses.base import Critic, Penalty
-from ganarena.losses.checks import require_non_negative
+from ganarena.networks.normalization import has_batch_norm
+from ganarena.options import require_non_negative
 
 
 def input_gradients(critic: Critic, points: Tensor) -> Tensor:
@@ -50,11 +51,7 @@ class GradientNormPenalty(Penalty):
     """
 
     def check_compatible(self, discriminator: nn.Module) -> None:
-        batch_norm = getattr(discriminator, "normalization", None) == "batch" or any(
-            isinstance(module, nn.modules.batchnorm._BatchNorm)
-            for module in discriminator.modules()
-        )
-        if batch_norm:
+        if has_batch_norm(discriminator):
             warnings.warn(
                 f"{type(self).__name__} with batch norm in D: batch norm mixes the samples of "
                 "a batch, so the per-sample input gradients the penalty constrains are not "
@@ -75,7 +72,7 @@ class GradientPenalty(GradientNormPenalty):
 
     def __init__(self, weight: float = 10.0, one_sided: bool = False) -> None:
         super().__init__()
-        self.weight = require_non_negative("GradientPenalty", "weight", weight, 10.0)
+        self.weight = require_non_negative("GradientPenalty weight", weight, 10.0)
         self.one_sided = one_sided
 
     def forward(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
@@ -101,8 +98,8 @@ class DRAGANPenalty(GradientNormPenalty):
 
     def __init__(self, weight: float = 10.0, perturbation: float = 0.5) -> None:
         super().__init__()
-        self.weight = require_non_negative("DRAGANPenalty", "weight", weight, 10.0)
-        self.perturbation = require_non_negative("DRAGANPenalty", "perturbation", perturbation, 0.5)
+        self.weight = require_non_negative("DRAGANPenalty weight", weight, 10.0)
+        self.perturbation = require_non_negative("DRAGANPenalty perturbation", perturbation, 0.5)
 
     def forward(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
         real = real.detach()
@@ -124,7 +121,7 @@ class R1Penalty(GradientNormPenalty):
 
     def __init__(self, gamma: float = 10.0) -> None:
         super().__init__()
-        self.gamma = require_non_negative(type(self).__name__, "gamma", gamma, 10.0)
+        self.gamma = require_non_negative(f"{type(self).__name__} gamma", gamma, 10.0)
 
     def points(self, real: Tensor, fake: Tensor) -> Tensor:
         return real

@@ -9,7 +9,6 @@ extractor identity), and embeds the generated samples once per training step.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
@@ -19,7 +18,8 @@ from torch import Tensor, nn
 from ganarena.data.base import GANDataModule
 from ganarena.features.base import FeatureExtractor, FeatureOutputs
 from ganarena.features.factory import FeatureSpec, build_feature_extractor
-from ganarena.metrics.ranks import barrier, rank_and_world_size, share_of
+from ganarena.ranks import barrier, rank_and_world_size, share_of
+from ganarena.storage import save_atomically
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class FeatureBank:
             path = Path(stats_dir) / name
             if rank_and_world_size()[0] == 0 and not path.is_file():
                 samples = self.datamodule.real_samples(count)
-                outputs = embed(extractor, samples, batch_size)
+                outputs = embed(extractor, samples, batch_size).to("cpu")
                 save_atomically({"features": outputs.features, "logits": outputs.logits}, path)
                 log.info("real features of %s cached in %s", self.datamodule.name, path)
             barrier()
@@ -123,13 +123,6 @@ class FeatureBank:
             self._fake_key, self._fake = key, embed(extractor, samples, batch_size)
         assert self._fake is not None
         return self._fake
-
-
-def save_atomically(payload: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".tmp{os.getpid()}")
-    torch.save({k: None if v is None else v.cpu() for k, v in payload.items()}, partial)
-    partial.replace(path)
 
 
 _BANKS: WeakKeyDictionary[GANDataModule, FeatureBank] = WeakKeyDictionary()

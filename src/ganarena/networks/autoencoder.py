@@ -1,8 +1,8 @@
 """BEGAN's discriminator: an autoencoder whose score is its reconstruction error.
 
 Convolutional for images (any size DCGAN supports), fully connected for points and other
-flat data, picked by `data_shape`. It takes every key of `configs/model/dcgan.yaml` and
-`configs/model/mlp.yaml`, so `loss=began` can swap it in for either model by its target.
+flat data, picked by `data_shape`: one option (`model/discriminator=autoencoder`, which
+`loss=began` selects) serves the DCGAN and the MLP models alike.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ganarena.networks.normalization import (
     conv_normalization,
     linear_normalization,
 )
-from ganarena.networks.options import require_positive
+from ganarena.options import require_positive_int
 
 
 class AutoencoderDiscriminator(nn.Module):
@@ -44,12 +44,12 @@ class AutoencoderDiscriminator(nn.Module):
         hidden_dim: int = 256,
         depth: int = 3,
         normalization: str = "none",
-        init: str = "default",
+        init: str | None = None,
         num_classes: int | None = None,
         conditioning: str = "none",
     ) -> None:
         super().__init__()
-        require_positive("model.discriminator.code_dim", code_dim, 64)
+        require_positive_int("model.discriminator.code_dim", code_dim, 64)
         if conditioning != "none":
             raise GanArenaError(
                 f"the autoencoder discriminator (loss=began) cannot be conditioned, got "
@@ -60,16 +60,18 @@ class AutoencoderDiscriminator(nn.Module):
         self.num_classes = None  # unconditional: labels are accepted and ignored
         self.conditioning = conditioning
         if len(self.data_shape) == 3:
-            require_positive("model.discriminator.width", width, 64)
+            require_positive_int("model.discriminator.width", width, 64)
             layout = plan_layout(self.data_shape, width)
             self.encoder, self.decoder = _conv_autoencoder(layout, code_dim, normalization)
         else:
-            require_positive("model.discriminator.hidden_dim", hidden_dim, 256)
-            require_positive("model.discriminator.depth", depth, 3)
+            require_positive_int("model.discriminator.hidden_dim", hidden_dim, 256)
+            require_positive_int("model.discriminator.depth", depth, 3)
             features = math.prod(self.data_shape)
             self.encoder, self.decoder = _mlp_autoencoder(
                 features, hidden_dim, depth, code_dim, normalization
             )
+        if init is None:  # as the family's own discriminator: DCGAN's init for convolutions
+            init = "dcgan" if len(self.data_shape) == 3 else "default"
         initialize(self, init, "model.discriminator.init")
         if normalization == "spectral":  # after init: it wraps the initialised weights
             apply_spectral_norm(self)

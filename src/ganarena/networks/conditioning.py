@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganarena.errors import GanArenaError
-from ganarena.networks.options import require_choice
+from ganarena.options import require_choice
 
 CONDITIONINGS = ("none", "concat", "projection", "acgan")
 PROJECTION_INIT_STD = 0.02
@@ -123,16 +123,16 @@ class LabelHead(nn.Module):
         return self.classify(features)
 
 
-class BatchNormIgnoringLabels(nn.BatchNorm2d):
-    """Plain batch norm with the conditional one's signature, so G's blocks are uniform."""
+class UnconditionalBatchNorm(nn.Module):
+    """Plain batch norm with the conditional one's signature, so that G's blocks call any norm
+    the same way; `labels` are accepted and ignored."""
+
+    def __init__(self, num_features: int, spatial: bool = True) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm2d(num_features) if spatial else nn.BatchNorm1d(num_features)
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
-        return super().forward(x)
-
-
-class BatchNorm1dIgnoringLabels(nn.BatchNorm1d):
-    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
-        return super().forward(x)
+        return self.norm(x)
 
 
 def generator_norm(
@@ -141,8 +141,4 @@ def generator_norm(
     """Conditional batch norm for projection, plain batch norm otherwise."""
     if method == "projection" and num_classes:
         return ConditionalBatchNorm(num_features, num_classes, spatial)
-    return (
-        BatchNormIgnoringLabels(num_features)
-        if spatial
-        else BatchNorm1dIgnoringLabels(num_features)
-    )
+    return UnconditionalBatchNorm(num_features, spatial)

@@ -24,7 +24,7 @@ from ganarena.networks.normalization import (
     check_normalization,
     conv_normalization,
 )
-from ganarena.networks.options import require_positive
+from ganarena.options import require_positive_int
 
 
 class DCGANGenerator(nn.Module):
@@ -44,8 +44,8 @@ class DCGANGenerator(nn.Module):
         conditioning: str = "none",
     ) -> None:
         super().__init__()
-        require_positive("model.generator.latent_dim", latent_dim, 64)
-        require_positive("model.generator.width", width, 64)
+        require_positive_int("model.generator.latent_dim", latent_dim, 64)
+        require_positive_int("model.generator.width", width, 64)
         layout = plan_layout(data_shape, width)
         self.data_shape = tuple(int(d) for d in data_shape)
         self.latent_dim = latent_dim
@@ -85,7 +85,7 @@ class DCGANDiscriminator(ScoringDiscriminator):
         conditioning: str = "none",
     ) -> None:
         super().__init__()
-        require_positive("model.discriminator.width", width, 64)
+        require_positive_int("model.discriminator.width", width, 64)
         layout = plan_layout(data_shape, width)
         self.normalization = check_normalization(normalization)
         self.conditioning = check_conditioning(conditioning, num_classes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ganarena.networks.options import require_choice
+from ganarena.options import require_choice
 
 INITS = ("dcgan", "default")
 DCGAN_STD = 0.02

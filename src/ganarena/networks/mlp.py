@@ -25,7 +25,7 @@ from ganarena.networks.normalization import (
     check_normalization,
     linear_normalization,
 )
-from ganarena.networks.options import require_positive
+from ganarena.options import require_positive_int
 
 
 class MLPGenerator(nn.Module):
@@ -45,9 +45,9 @@ class MLPGenerator(nn.Module):
         conditioning: str = "none",
     ) -> None:
         super().__init__()
-        require_positive("model.generator.latent_dim", latent_dim, 16)
-        require_positive("model.generator.hidden_dim", hidden_dim, 256)
-        require_positive("model.generator.depth", depth, 3)
+        require_positive_int("model.generator.latent_dim", latent_dim, 16)
+        require_positive_int("model.generator.hidden_dim", hidden_dim, 256)
+        require_positive_int("model.generator.depth", depth, 3)
         self.data_shape = tuple(int(d) for d in data_shape)
         self.latent_dim = latent_dim
         self.conditioning = check_conditioning(conditioning, num_classes)
@@ -87,8 +87,8 @@ class MLPDiscriminator(ScoringDiscriminator):
         conditioning: str = "none",
     ) -> None:
         super().__init__()
-        require_positive("model.discriminator.hidden_dim", hidden_dim, 256)
-        require_positive("model.discriminator.depth", depth, 3)
+        require_positive_int("model.discriminator.hidden_dim", hidden_dim, 256)
+        require_positive_int("model.discriminator.depth", depth, 3)
         self.normalization = check_normalization(normalization)
         self.conditioning = check_conditioning(conditioning, num_classes)
         self.num_classes = num_classes if conditioning != "none" else None

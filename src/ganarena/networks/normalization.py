@@ -9,9 +9,10 @@ from __future__ import annotations
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganarena.networks.options import require_choice
+from ganarena.options import require_choice
 
 NORMALIZATIONS = ("none", "batch", "layer", "spectral")
+BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 NORMALIZATION_KEY = "model.discriminator.normalization"
 
 
@@ -45,3 +46,8 @@ def apply_spectral_norm(network: nn.Module) -> None:
     layers = [m for m in network.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
     for layer in layers:  # listed first: registering a parametrisation adds submodules
         spectral_norm(layer)
+
+
+def has_batch_norm(network: nn.Module) -> bool:
+    """Whether any layer of `network` mixes the samples of a batch (batch norm of any kind)."""
+    return any(isinstance(module, BATCH_NORMS) for module in network.modules())

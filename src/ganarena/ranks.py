@@ -1,4 +1,4 @@
-"""Process-group helpers that are no-ops on one process (callbacks and `eval.py` share them)."""
+"""Process-group helpers that are no-ops in one process (training, callbacks and `eval.py`)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,16 @@ def barrier() -> None:
 
 
 def sum_across_ranks(tensor: torch.Tensor) -> torch.Tensor:
+    """`tensor` summed over all ranks (a copy; unchanged in one process)."""
     if distributed():
         tensor = tensor.clone()
         dist.all_reduce(tensor)
     return tensor
+
+
+def mean_across_ranks(tensor: torch.Tensor) -> torch.Tensor:
+    """`tensor` averaged over all ranks (a copy; unchanged in one process)."""
+    return sum_across_ranks(tensor) / rank_and_world_size()[1]
 
 
 def share_of(total: int) -> int:

@@ -1,0 +1,46 @@
+"""The rows gan-arena writes to its loggers: one per logging step, on the training-step axis.
+
+Lightning's `self.log` writes on its own schedule and with its own step: the batch count
+during an epoch, but `trainer.global_step` (optimizer steps, n_critic + 1 per training
+step) for values logged outside the loop. A GAN run mixes both (losses every 25 steps, FID
+every 500 and at the end of fit), so gan-arena collects what the module and its callbacks
+log during a training step and writes it to every logger itself, as one row whose step is
+the number of training steps done. `trainer.callback_metrics` still gets every value
+(through `LightningModule.log` with `logger=False`), for checkpoint monitors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from lightning.pytorch.loggers import Logger
+from torch import Tensor
+
+Value = Tensor | float | int
+
+
+class LoggerRows:
+    """Collects a step's values and writes them as one row; remembers the last of each key."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, Value] = {}
+        #: The last value written under each key (what a sweep's `optimized_metric` returns).
+        self.last_written: dict[str, float] = {}
+
+    def add(self, values: Mapping[str, Value]) -> None:
+        self.pending.update(values)
+
+    def write(self, loggers: Iterable[Logger], step: int, rank_zero: bool = True) -> None:
+        """Write the pending values as the row of training step `step`.
+
+        The values are read off the device here, on logging steps only; ranks other than
+        zero drop them (Lightning's loggers write from rank zero alone).
+        """
+        if not self.pending:
+            return
+        row = {key: float(value) for key, value in self.pending.items()} if rank_zero else {}
+        self.pending = {}
+        for logger in loggers if rank_zero else ():
+            logger.log_metrics(row, step=step)
+            logger.save()
+        self.last_written.update(row)

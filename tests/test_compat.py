@@ -1,0 +1,87 @@
+"""The private library APIs in `ganarena.compat`: each test fails when a release changes one.
+
+If one of these fails after an upgrade, read the library's new code for the hook named in
+the test, adapt `src/ganarena/compat.py`, and move the version bound in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import os
+
+import lightning.pytorch as pl
+import pytest
+import torch
+from lightning.fabric.plugins.environments import LightningEnvironment
+from lightning.pytorch.strategies.launchers import subprocess_script
+
+from ganarena.compat import (
+    LAUNCH_VARIABLES,
+    ChildCommandLauncher,
+    inception_features_and_logits,
+    save_random_inception_weights,
+)
+from ganarena.distributed import GANDDPStrategy, hydra_child_command
+
+
+class RecordedPopen:
+    calls: list[tuple[list[str], dict[str, str], str | None]] = []
+
+    def __init__(self, command, env=None, cwd=None) -> None:
+        RecordedPopen.calls.append((list(command), dict(env or {}), cwd))
+
+
+@pytest.fixture
+def clean_launch_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in LAUNCH_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    RecordedPopen.calls = []
+    monkeypatch.setattr(subprocess_script.subprocess, "Popen", RecordedPopen)
+
+
+def test_lightning_starts_children_with_the_hydra_jobs_command(
+    compose_config, tmp_path, clean_launch_environment
+) -> None:
+    """Lightning's `_call_children_scripts` must still build the child command by calling
+    the module-level `_hydra_subprocess_cmd(local_rank)` that `ChildCommandLauncher` swaps."""
+    compose_config("loss=minimax", "trainer=ddp_cpu", output_dir=tmp_path / "job")
+    lightning_command = subprocess_script._hydra_subprocess_cmd
+    launcher = ChildCommandLauncher(
+        LightningEnvironment(), num_processes=3, num_nodes=1, child_command=hydra_child_command
+    )
+    launcher._call_children_scripts()
+    assert [env["LOCAL_RANK"] for _, env, _ in RecordedPopen.calls] == ["1", "2"]
+    for local_rank, (command, _, cwd) in enumerate(RecordedPopen.calls, start=1):
+        assert (command, cwd) == hydra_child_command(local_rank)
+    assert subprocess_script._hydra_subprocess_cmd is lightning_command  # put back
+    assert os.environ["WORLD_SIZE"] == "3"
+    launcher.restore_environment()
+    assert not any(name in os.environ for name in LAUNCH_VARIABLES)
+
+
+def test_the_strategy_hands_lightning_its_launcher() -> None:
+    """Lightning must still ask the strategy for its launcher through `_configure_launcher`."""
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        devices=2,
+        strategy=GANDDPStrategy(),
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    assert isinstance(trainer.strategy.launcher, ChildCommandLauncher)
+
+
+def test_inception_gives_features_and_logits_from_one_pass(tmp_path, offline, monkeypatch) -> None:
+    from torchmetrics.image.fid import NoTrainInceptionV3
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    weights = save_random_inception_weights(tmp_path / "pt_inception-2015-12-05-6726825d.pth")
+    network = NoTrainInceptionV3(
+        name="inception-v3-compat",
+        features_list=["64", "logits_unbiased"],
+        feature_extractor_weights_path=str(weights),
+    )
+    images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    features, logits = inception_features_and_logits(network, images)
+    assert features.reshape(2, -1).shape == (2, 64) and logits.shape == (2, 1008)
