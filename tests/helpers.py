@@ -51,3 +51,62 @@ def metric_overrides(classifier_dir: Path, samples: int = 300) -> list[str]:
         f"callbacks.fid.num_samples={samples}",
         f"callbacks.class_coverage.num_samples={samples}",
     ]
+
+
+def wandb_records(run_dir: Path) -> list:
+    """The records of an offline W&B run, read from its `.wandb` file.
+
+    wandb 0.31 writes no config or summary file offline; the transaction log holds them, in
+    LevelDB's log format (32 KiB blocks of records, each with a 7-byte header, after a 7-byte
+    file header) of `wandb_internal_pb2.Record` messages.
+    """
+    import struct
+
+    from wandb.proto import wandb_internal_pb2
+
+    (path,) = run_dir.glob("wandb/offline-run-*/run-*.wandb")
+    data, position, block, pending = path.read_bytes(), 7, 32768, b""
+    assert data[:4] == b":W&B", path
+    records = []
+    while position + 7 <= len(data):
+        left = block - position % block
+        if left < 7:
+            position += left
+            continue
+        _, length, kind = struct.unpack("<IHB", data[position : position + 7])
+        chunk = data[position + 7 : position + 7 + length]
+        position += 7 + length
+        if kind in (2, 3):  # first and middle pieces of a record that spans blocks
+            pending = chunk if kind == 2 else pending + chunk
+            continue
+        if kind in (1, 4):
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(chunk if kind == 1 else pending + chunk)
+            records.append(record)
+    return records
+
+
+def wandb_config(run_dir: Path) -> dict:
+    """The config of an offline W&B run: what `wandb.init` and every update set."""
+    import json
+
+    config = {}
+    for record in wandb_records(run_dir):
+        kind = record.WhichOneof("record_type")
+        items = record.run.config.update if kind == "run" else record.config.update
+        if kind in ("run", "config"):
+            config.update({item.key: json.loads(item.value_json) for item in items})
+    return config
+
+
+def wandb_summary(run_dir: Path) -> dict:
+    """The last summary of an offline W&B run, by top-level key."""
+    import json
+
+    summary = {}
+    for record in wandb_records(run_dir):
+        if record.WhichOneof("record_type") == "summary":
+            for item in record.summary.update:
+                key = item.key or "/".join(item.nested_key)
+                summary[key] = json.loads(item.value_json)
+    return summary

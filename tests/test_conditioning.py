@@ -71,7 +71,7 @@ def test_a_conditional_run_writes_one_row_per_class(compose_config, tmp_path, me
     grid = Image.open(next((run / "samples").glob("*.png")))
     assert grid.size[1] > grid.size[0]  # 10 rows of 6 digits: taller than wide
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
-    assert checkpoint["run_config"]["conditioning"]["method"] == method
+    assert checkpoint["hyper_parameters"]["config"]["conditioning"]["method"] == method
 
 
 def test_labels_outside_the_class_range_are_refused() -> None:

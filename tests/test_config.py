@@ -29,6 +29,8 @@ GROUPS = [
     "callbacks",
     "debug",
     "experiment",
+    "study",
+    "hparams_search",
 ]
 OPTIONS = [(group, option) for group in GROUPS for option in group_options(CONFIG_DIR, group)]
 

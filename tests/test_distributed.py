@@ -106,5 +106,6 @@ def test_a_sweep_under_ddp_runs_each_job_once(tmp_path: Path) -> None:
     assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1"]
     for job, loss in (("0", "Minimax"), ("1", "NonSaturating")):
         checkpoint = torch.load(sweep / job / "checkpoints" / "last.ckpt", weights_only=False)
-        assert checkpoint["run_config"]["loss"]["_target_"] == f"ganarena.losses.{loss}"
+        config = checkpoint["hyper_parameters"]["config"]
+        assert config["loss"]["_target_"] == f"ganarena.losses.{loss}"
         assert checkpoint["global_step"] == 14 * 2

@@ -27,7 +27,9 @@ def test_default_run_writes_checkpoint_samples_and_metrics(compose_config, tmp_p
     assert all(np.isfinite(float(row["train/loss_d"])) for row in rows)
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
     assert checkpoint["global_step"] == 8  # 4 training steps x (1 D step + 1 G step)
-    assert checkpoint["run_config"]["loss"]["_target_"] == "ganarena.losses.NonSaturating"
+    assert checkpoint["hyper_parameters"]["config"]["loss"]["_target_"] == (
+        "ganarena.losses.NonSaturating"
+    )
 
 
 #: Two training steps with the samples and the NaN guard only: every preset on every bundled

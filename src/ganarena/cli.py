@@ -34,8 +34,32 @@ def run_job(job: Callable[[DictConfig], Any], config_name: str) -> None:
     def main(cfg: DictConfig) -> Any:
         try:
             return job(cfg)
-        except GanArenaError as error:
-            log.error("error: %s", error)
-            sys.exit(2)
+        except Exception as error:
+            if in_multirun():
+                return failed_job(error)
+            if isinstance(error, GanArenaError):
+                log.error("error: %s", error)
+                sys.exit(2)
+            raise
 
     main()
+
+
+def in_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def failed_job(error: Exception) -> None:
+    """One job of a sweep failed: say why, and let the sweep go on.
+
+    The job's `run.json` says how it ended, for the report. No value is what the Optuna
+    sweeper records as a failed trial (it stops on a NaN: `Study.tell` refuses one twice).
+    """
+    if isinstance(error, GanArenaError):
+        log.error("error: %s; the sweep goes on", error)
+    else:
+        log.exception("the job failed; the sweep goes on")
+    return None

@@ -31,18 +31,23 @@ log = logging.getLogger(__name__)
 def load_checkpoint(path: str) -> dict[str, Any]:
     check_checkpoint(path)
     checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    if "run_config" not in checkpoint:
+    if "config" not in checkpoint.get("hyper_parameters", {}):
         raise GanArenaError(
-            f"checkpoint '{path}' holds no run_config: evaluate a checkpoint written by "
+            f"checkpoint '{path}' holds no run configuration: evaluate a checkpoint written by "
             "src/train.py (logs/train/runs/<run>/checkpoints/last.ckpt)"
         )
     return checkpoint
 
 
-def metric_callbacks(run_config: DictConfig) -> list[ScheduledMeasurement]:
+def run_config(checkpoint: dict[str, Any]) -> DictConfig:
+    """The resolved configuration the run logged (`ganarena.run_record.describe_run`)."""
+    return OmegaConf.create(checkpoint["hyper_parameters"]["config"])
+
+
+def metric_callbacks(config: DictConfig) -> list[ScheduledMeasurement]:
     """The run's measurement callbacks (FID, KID, ...), rebuilt from its config."""
     callbacks = []
-    for node in (run_config.get("callbacks") or {}).values():
+    for node in (config.get("callbacks") or {}).values():
         if isinstance(node, DictConfig) and "_target_" in node:
             target = get_class(node._target_)
             if isinstance(target, type) and issubclass(target, ScheduledMeasurement):
@@ -51,8 +56,7 @@ def metric_callbacks(run_config: DictConfig) -> list[ScheduledMeasurement]:
 
 
 def restore_module(checkpoint: dict[str, Any], datamodule: GANDataModule) -> GANModule:
-    run_config = OmegaConf.create(checkpoint["run_config"])
-    module = build_module(run_config, datamodule)
+    module = build_module(run_config(checkpoint), datamodule)
     module.load_state_dict(checkpoint["state_dict"])
     return module.eval()
 
@@ -97,14 +101,14 @@ def save_samples(module: GANModule, count: int, seed: int, path: Path) -> Path:
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Metrics JSON, a sample grid and optionally the samples, in `cfg.paths.output_dir`."""
     checkpoint = load_checkpoint(cfg.ckpt_path)
-    run_config = OmegaConf.create(checkpoint["run_config"])
-    datamodule: GANDataModule = instantiate(run_config.data)
+    config = run_config(checkpoint)
+    datamodule: GANDataModule = instantiate(config.data)
     datamodule.prepare_data()
     datamodule.setup("fit")
     module = restore_module(checkpoint, datamodule)
     if cfg.get("device"):
         module.to(cfg.device)
-    callbacks = metric_callbacks(run_config)
+    callbacks = metric_callbacks(config)
     for callback in callbacks:
         if cfg.get("num_samples") and hasattr(callback, "num_samples"):
             if getattr(callback, "num_real_samples", 0) is None:
@@ -120,7 +124,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "checkpoint": str(Path(cfg.ckpt_path).resolve()),
         "global_step": checkpoint.get("global_step"),
         "data": datamodule.name,
-        "loss": run_config.loss._target_,
+        "loss": checkpoint["hyper_parameters"].get("loss", config.loss._target_),
         "metrics": values,
         "settings": settings,
         "grid": str(save_pictures(module, datamodule, output_dir, seed)),

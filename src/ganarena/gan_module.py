@@ -84,8 +84,8 @@ class GANModule(pl.LightningModule):
         #: Whether that step is a logging step (see the module docstring).
         self.logs_this_step = False
         self.logger_rows = LoggerRows()
-        #: The run's resolved config, stored in checkpoints so that evaluation can rebuild it.
-        self.run_config: dict[str, Any] | None = None
+        #: Real images one training step shows D, on all ranks together (for `kimg`).
+        self.real_images_per_step = 0
         loss.check_compatible(discriminator)
 
     # -- what callbacks and evaluation use ----------------------------------------------------
@@ -107,6 +107,12 @@ class GANModule(pl.LightningModule):
     def training_steps(self) -> int:
         """Training steps done (generator updates); restored on resume with the global step."""
         return self.trainer.global_step // (self.loss.n_critic + 1)
+
+    @property
+    def kimg(self) -> float:
+        """Thousands of real images shown to D so far: the data axis on which runs with other
+        n_critic or batch sizes compare."""
+        return self.training_steps * self.real_images_per_step / 1000
 
     def stops_after(self, step: int, batch_idx: int) -> bool:
         """Whether the fit loop stops once training step `step` (batch `batch_idx` of this
@@ -180,7 +186,8 @@ class GANModule(pl.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         samples, labels = batch
-        step = self.training_steps + 1
+        self.real_images_per_step = len(samples) * self.trainer.world_size
+        step = self.current_training_step = self.training_steps + 1
         every = self.trainer.log_every_n_steps
         self.logs_this_step = (every > 0 and step % every == 0) or self.stops_after(step, batch_idx)
         generator_opt, discriminator_opt = self.optimizers()
@@ -207,19 +214,18 @@ class GANModule(pl.LightningModule):
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         """Write the step's row, after every callback has added its values (they run first)."""
-        self.logger_rows.write(
-            self.trainer.loggers, self.training_steps, self.trainer.is_global_zero
-        )
+        self._write_row()
 
     def on_train_end(self) -> None:
         """Write what the callbacks measured at the end of fit."""
+        self._write_row()
+
+    def _write_row(self) -> None:
+        if self.logger_rows.pending:
+            self.logger_rows.add({"kimg": self.kimg})
         self.logger_rows.write(
             self.trainer.loggers, self.training_steps, self.trainer.is_global_zero
         )
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        if self.run_config is not None:
-            checkpoint["run_config"] = self.run_config
 
     # -- the two games --------------------------------------------------------------------------
     def split_real_batch(self, samples: Tensor) -> tuple[Tensor, ...]:

@@ -1,4 +1,10 @@
-"""A W&B logger that never blocks a run: no account or no network means offline mode."""
+"""A W&B logger that never blocks a run and speaks gan-arena's step vocabulary.
+
+No account or no network means offline mode. Its x-axis is `training_step` (generator
+updates), the key every logger row is written under (Lightning's `WandbLogger` calls its
+axis `trainer/global_step`, which elsewhere means optimizer steps); each measured metric can
+keep its best value as the run's summary (`define_summaries`), so the runs table shows it.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,18 @@ import logging
 import netrc
 import os
 import socket
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlparse
 
-from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.loggers import Logger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WANDB_HOST = "https://api.wandb.ai"
+#: The x-axis of every W&B chart: the training steps done, as in every other logger's rows.
+TRAINING_STEP = "training_step"
 
 
 def wandb_host() -> str:
@@ -63,9 +72,51 @@ def _announce_offline(reason: str, save_dir: str) -> None:
     )
 
 
-def wandb_logger(save_dir: str, offline: bool = False, **kwargs: Any) -> WandbLogger:
-    """Build a `WandbLogger`, falling back to offline mode instead of failing or prompting."""
+class TrainingStepWandbLogger(WandbLogger):
+    """`WandbLogger` whose rows are keyed by training steps (`TRAINING_STEP`)."""
+
+    _axis_defined = False
+
+    @rank_zero_only
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        self._define_axis()
+        row = dict(metrics) if step is None else {**metrics, TRAINING_STEP: step}
+        self.experiment.log(row)
+
+    @rank_zero_only
+    def define_summaries(self, summaries: Mapping[str, str]) -> None:
+        """Keep `min` or `max` of each metric (a glob such as `val/class_fid/*` works too)."""
+        self._define_axis()
+        for name, summary in summaries.items():
+            self.experiment.define_metric(name, summary=summary, step_metric=TRAINING_STEP)
+
+    def _define_axis(self) -> None:
+        if not self._axis_defined:
+            self.experiment.define_metric(TRAINING_STEP, hidden=True)
+            self.experiment.define_metric("*", step_metric=TRAINING_STEP, step_sync=True)
+            self._axis_defined = True
+
+
+def define_summaries(loggers: Iterable[Logger], summaries: Mapping[str, str]) -> None:
+    """Tell the loggers that keep a run summary (W&B) which way each metric is better."""
+    for logger in loggers:
+        if isinstance(logger, TrainingStepWandbLogger):
+            logger.define_summaries(summaries)
+
+
+def finish_wandb_run(failed: bool) -> None:
+    """End the W&B run, marked failed or not, so that the next job of a multirun starts anew."""
+    try:
+        import wandb
+    except ImportError:  # pragma: no cover - wandb is a dependency
+        return
+    if wandb.run is not None:
+        wandb.finish(exit_code=1 if failed else 0)
+
+
+def wandb_logger(save_dir: str, offline: bool = False, **kwargs: Any) -> TrainingStepWandbLogger:
+    """Build the W&B logger, falling back to offline mode instead of failing or prompting."""
     reason = "logger.wandb.offline=true" if offline else offline_reason()
     if reason is not None:
         _announce_offline(reason, save_dir)
-    return WandbLogger(save_dir=save_dir, offline=reason is not None, **kwargs)
+    return TrainingStepWandbLogger(save_dir=save_dir, offline=reason is not None, **kwargs)

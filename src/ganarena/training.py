@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ from ganarena.data.base import GANDataModule
 from ganarena.distributed import check_strategy, register_strategies
 from ganarena.errors import GanArenaError
 from ganarena.gan_module import GANModule
+from ganarena.loggers import finish_wandb_run
+from ganarena.options import require_positive_int
+from ganarena.run_record import RunRecord, describe_run, status_of
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +61,13 @@ def build_module(cfg: DictConfig, datamodule: GANDataModule) -> GANModule:
         "num_classes": datamodule.num_classes,
         "conditioning": module_config.conditioning.method,
     }
-    module: GANModule = instantiate(
+    return instantiate(
         module_config,
         generator=from_data,
         discriminator=from_data,
         conditioning={"num_classes": datamodule.num_classes},
         _convert_="all",
     )
-    module.run_config = OmegaConf.to_container(cfg, resolve=True)
-    return module
 
 
 def instantiate_all(group: DictConfig | None) -> list[Any]:
@@ -76,13 +78,34 @@ def instantiate_all(group: DictConfig | None) -> list[Any]:
 
 
 def build_trainer(
-    config: DictConfig, callbacks: list[Callback], loggers: list[Logger]
+    config: DictConfig,
+    callbacks: list[Callback],
+    loggers: list[Logger],
+    budget: dict[str, int] | None = None,
 ) -> pl.Trainer:
-    """The Trainer of `config`; several processes are checked to run under `gan_ddp`."""
+    """The Trainer of `config` (with `budget` overriding its length); several processes are
+    checked to run under `gan_ddp`."""
     register_strategies()
-    trainer: pl.Trainer = instantiate(config, callbacks=callbacks, logger=loggers or False)
+    trainer: pl.Trainer = instantiate(
+        config, callbacks=callbacks, logger=loggers or False, **(budget or {})
+    )
     check_strategy(trainer)
     return trainer
+
+
+def training_budget(cfg: DictConfig, n_critic: int) -> dict[str, int]:
+    """`train_steps` (training steps, what a study fixes) as the trainer's limits, which
+    count optimizer steps: n_critic + 1 per training step. Empty when it is not set."""
+    steps = cfg.get("train_steps")
+    if steps is None:
+        return {}
+    steps = require_positive_int("train_steps", steps, 3360)
+    if cfg.trainer.get("max_steps", -1) not in (None, -1):
+        raise GanArenaError(
+            f"train_steps={steps} and trainer.max_steps={cfg.trainer.max_steps} both set the "
+            "length of the run: keep one (train_steps counts training steps)"
+        )
+    return {"max_steps": steps * (n_critic + 1), "max_epochs": -1}
 
 
 def check_checkpoint(ckpt_path: str | None) -> None:
@@ -102,36 +125,36 @@ def train(cfg: DictConfig) -> float | None:
         torch.set_float32_matmul_precision(cfg.get("matmul_precision", "high"))
     datamodule: GANDataModule = instantiate(cfg.data)
     module = build_module(cfg, datamodule)
+    description = describe_run(
+        cfg, module.generator, module.discriminator, datamodule.name, datamodule.sample_shape
+    )
+    module.save_hyperparameters(description)
     callbacks = instantiate_all(cfg.get("callbacks"))
-    trainer = build_trainer(cfg.trainer, callbacks, instantiate_all(cfg.get("logger")))
+    budget = training_budget(cfg, module.loss.n_critic)
+    trainer = build_trainer(cfg.trainer, callbacks, instantiate_all(cfg.get("logger")), budget)
     output_dir = cfg.paths.output_dir
+    record = RunRecord(output_dir, module.hparams, rank_zero=trainer.is_global_zero)
+    error: BaseException | None = None
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-    except Exception:
+    except BaseException as caught:
+        error = caught
         log.error("the run failed; everything it wrote is in %s", output_dir)
         raise
     finally:
-        close_loggers(trainer)
+        steps = trainer.global_step // (module.loss.n_critic + 1)
+        kimg = steps * module.real_images_per_step / 1000
+        record.end(status_of(error), steps, kimg, error)
+        finish_wandb_run(failed=error is not None)
     log.info("run finished; outputs in %s", output_dir)
     return metric_value(trainer, module, cfg.get("optimized_metric"))
-
-
-def close_loggers(trainer: pl.Trainer) -> None:
-    """Flush every logger; end the W&B run so the next job of a multirun starts a new one."""
-    for logger in trainer.loggers:
-        logger.finalize("success")
-    try:
-        import wandb
-    except ImportError:  # pragma: no cover - wandb is a dependency
-        return
-    if wandb.run is not None:
-        wandb.finish()
 
 
 def metric_value(trainer: pl.Trainer, module: GANModule, name: str | None) -> float | None:
     """The last value of `name` the run wrote to its loggers (what a sweeper optimises).
 
-    Rank zero writes the rows, so the other ranks of a DDP run return None.
+    Rank zero writes the rows, so the other ranks of a DDP run return None; so does a run
+    whose value is NaN, which a sweeper records as a failed trial.
     """
     if not name or not trainer.is_global_zero:
         return None
@@ -139,4 +162,4 @@ def metric_value(trainer: pl.Trainer, module: GANModule, name: str | None) -> fl
     if name not in written:
         choices = ", ".join(sorted(written))
         raise GanArenaError(f"optimized_metric '{name}' was never logged: choose one of {choices}")
-    return written[name]
+    return None if math.isnan(written[name]) else written[name]

@@ -34,6 +34,7 @@ class InceptionScoreCallback(FeatureMetricCallback):
     """Logs `val/is` and `val/is_std` from the extractor's class logits."""
 
     label = "inception_score"
+    summaries = {"val/is": "max"}
 
     def __init__(self, *args, splits: int = 10, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -59,6 +60,7 @@ class ClassCoverageCallback(FeatureMetricCallback):
     """Logs `val/classes_covered` and `val/class_kl` through the domain classifier."""
 
     label = "class_coverage"
+    summaries = {"val/classes_covered": "max", "val/class_kl": "min"}
 
     def __init__(self, *args, min_count: int = 1, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -85,6 +87,7 @@ class PrecisionRecallCallback(FeatureMetricCallback):
     """Logs `val/precision` and `val/recall` (k-NN manifolds, Kynkäänniemi et al. 2019)."""
 
     label = "precision_recall"
+    summaries = {"val/precision": "max", "val/recall": "max"}
 
     def __init__(self, *args, k: int = 3, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -119,6 +122,7 @@ class ConditionalAccuracyCallback(ConditionalFeatureMetricCallback):
     """
 
     label = "conditional_accuracy"
+    summaries = {"val/conditional_accuracy": "max"}
 
     def check(self, datamodule: GANDataModule, extractor: FeatureExtractor) -> str | None:
         return classifier_mismatch(datamodule, extractor)

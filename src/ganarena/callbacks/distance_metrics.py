@@ -29,6 +29,7 @@ class FIDCallback(FeatureMetricCallback):
     """Logs `val/fid` and `val/fid_best`; monitor it with ModelCheckpoint (mode min)."""
 
     label = "fid"
+    summaries = {"val/fid": "min", "val/fid_best": "min"}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -68,6 +69,7 @@ class KIDCallback(FeatureMetricCallback):
     """Logs `val/kid` and `val/kid_std` over `subsets` random subsets of `subset_size`."""
 
     label = "kid"
+    summaries = {"val/kid": "min"}
 
     def __init__(self, *args, subsets: int = 100, subset_size: int = 1000, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -106,6 +108,7 @@ class ClassFIDCallback(ConditionalFeatureMetricCallback):
     """
 
     label = "class_fid"
+    summaries = {"val/intra_fid": "min", "val/class_fid/*": "min"}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

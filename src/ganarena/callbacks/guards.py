@@ -5,8 +5,8 @@ from __future__ import annotations
 import lightning.pytorch as pl
 import torch
 
-from ganarena.errors import GanArenaError
 from ganarena.gan_module import GANModule
+from ganarena.run_record import TrainingDiverged
 
 
 class NonFiniteLossGuard(pl.Callback):
@@ -45,7 +45,7 @@ class NonFiniteLossGuard(pl.Callback):
         finite = torch.isfinite(torch.stack(list(values.values()))).tolist()
         bad = [name for name, ok in zip(values, finite, strict=True) if not ok]
         if bad:
-            raise GanArenaError(
+            raise TrainingDiverged(
                 f"train/{bad[0]} is {values[bad[0]].item()} at training step {step}: "
                 "lower the learning rates (optimizer.generator.lr, optimizer.discriminator.lr) "
                 "or use a more stable loss; checkpoints written so far are kept"

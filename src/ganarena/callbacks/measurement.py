@@ -9,6 +9,7 @@ can monitor them; `optimized_metric` returns the last value written to a sweeper
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import lightning.pytorch as pl
@@ -17,6 +18,7 @@ import torch
 from ganarena.data.base import GANDataModule
 from ganarena.features.base import FeatureUnavailable
 from ganarena.gan_module import GANModule
+from ganarena.loggers import define_summaries
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,8 @@ class ScheduledMeasurement(pl.Callback):
 
     #: Short name used in log lines and config keys.
     label = "measurement"
+    #: Which value of each logged metric is the best: "min" or "max" (the W&B run summary).
+    summaries: Mapping[str, str] = {}
 
     def __init__(self, every_n_steps: int = 500, seed: int = 1234) -> None:
         self.every_n_steps = every_n_steps
@@ -73,6 +77,7 @@ class ScheduledMeasurement(pl.Callback):
             settings = {f"{self.label}/{key}": value for key, value in self.describe().items()}
             for logger in trainer.loggers:
                 logger.log_hyperparams(settings)
+            define_summaries(trainer.loggers, self.summaries)
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: GANModule, outputs, batch, batch_idx: int

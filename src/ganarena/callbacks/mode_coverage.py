@@ -20,6 +20,11 @@ class ModeCoverageCallback(ScheduledMeasurement):
     """
 
     label = "mode_coverage"
+    summaries = {
+        "val/modes_captured": "max",
+        "val/high_quality_fraction": "max",
+        "val/reverse_kl": "min",
+    }
 
     def __init__(
         self,

@@ -1,0 +1,7 @@
+"""Studies into comparisons: tables, figures and a W&B summary from the runs' own files."""
+
+from ganarena.report.job import make_report
+from ganarena.report.runs import Run, find_runs
+from ganarena.report.summary import best_of_k, differences, tables
+
+__all__ = ["Run", "best_of_k", "differences", "find_runs", "make_report", "tables"]
