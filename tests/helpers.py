@@ -110,3 +110,21 @@ def wandb_summary(run_dir: Path) -> dict:
                 key = item.key or "/".join(item.nested_key)
                 summary[key] = json.loads(item.value_json)
     return summary
+
+
+class SignalAtStep:
+    """A callback that sends its own process a signal at one training step: a real preemption
+    (or kill) arriving mid-run, at a step the test knows."""
+
+    def __new__(cls, step: int, signum: int):
+        import os
+        import signal
+
+        import lightning.pytorch as pl
+
+        class _Sender(pl.Callback):
+            def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+                if pl_module.training_steps + 1 == step:  # the step now starting
+                    os.kill(os.getpid(), signal.Signals(signum))
+
+        return _Sender()

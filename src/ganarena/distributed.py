@@ -13,7 +13,6 @@ child (Lightning #11300).
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -74,11 +73,10 @@ class GANDDPStrategy(ChildCommandDDPStrategy):
         return hydra_child_command(local_rank)
 
     def configure_ddp(self) -> None:
-        """Synchronise the start instead of wrapping; then let each rank draw its own noise."""
+        """Synchronise the start instead of wrapping (each rank draws its own noise: the GAN
+        module seeds every training step with the rank)."""
         assert self.model is not None
         broadcast_module_state(self.model)
-        seed = int(os.environ.get("PL_GLOBAL_SEED", torch.initial_seed() % 2**31))
-        torch.manual_seed(seed + self.global_rank)
 
     def teardown(self) -> None:
         """Leave no process group behind for the next job of a sweep."""

@@ -18,25 +18,18 @@ from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
 from ganarena.callbacks.measurement import ScheduledMeasurement
+from ganarena.checkpoints import read_checkpoint
 from ganarena.data.base import GANDataModule
-from ganarena.errors import GanArenaError
 from ganarena.gan_module import GANModule
 from ganarena.metrics.feature_bank import generate_samples
-from ganarena.training import build_module, check_checkpoint, instantiate
+from ganarena.training import build_module, instantiate
 from ganarena.visualize import save_image_grid, save_scatter
 
 log = logging.getLogger(__name__)
 
 
 def load_checkpoint(path: str) -> dict[str, Any]:
-    check_checkpoint(path)
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    if "config" not in checkpoint.get("hyper_parameters", {}):
-        raise GanArenaError(
-            f"checkpoint '{path}' holds no run configuration: evaluate a checkpoint written by "
-            "src/train.py (logs/train/runs/<run>/checkpoints/last.ckpt)"
-        )
-    return checkpoint
+    return read_checkpoint(Path(path))
 
 
 def run_config(checkpoint: dict[str, Any]) -> DictConfig:

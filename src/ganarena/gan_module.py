@@ -31,10 +31,17 @@ from ganarena.conditioning import Conditioning, check_label_range
 from ganarena.data.base import GANDataModule
 from ganarena.errors import GanArenaError
 from ganarena.logger_rows import LoggerRows, Value
+from ganarena.loggers import forget_rows_after
 from ganarena.losses import GANLoss
 from ganarena.networks.averaging import GeneratorAverage, eval_mode
+from ganarena.options import require_int
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
+
+
+def step_seed(seed: int, rank: int, step: int) -> int:
+    """The seed of training step `step` on rank `rank`: distinct for every (seed, rank, step)."""
+    return (seed * 1_000_003 + rank) * 1_000_000_007 + step
 
 
 @dataclass
@@ -65,6 +72,7 @@ class GANModule(pl.LightningModule):
         discriminator_optimizer: OptimizerFactory,
         conditioning: Conditioning | None = None,
         ema_decay: float | None = None,
+        seed: int | None = 0,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -74,6 +82,12 @@ class GANModule(pl.LightningModule):
         self.conditioning = conditioning or Conditioning("none")
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
+        #: Every random draw of training step t on rank r comes from the seed (seed, r, t), so
+        #: a resumed run draws exactly what the uninterrupted one would have, with no random
+        #: state to save, and every rank draws its own noise.
+        self.seed = (
+            int(torch.initial_seed() % 2**31) if seed is None else require_int("seed", seed, 42)
+        )
         #: The weight average that samples and metrics use, when `ema_decay` is set.
         self.generator_average = (
             None if ema_decay is None else GeneratorAverage(generator, ema_decay)
@@ -178,6 +192,10 @@ class GANModule(pl.LightningModule):
         if self.conditioning.uses_labels and isinstance(labels, Tensor):
             check_label_range(labels, self.conditioning.num_classes)
 
+    def on_train_start(self) -> None:
+        """A resumed run's logger rows continue from the step it resumes at."""
+        forget_rows_after(self.trainer.loggers, self.training_steps)
+
     def configure_optimizers(self) -> list[Optimizer]:
         return [
             self.generator_optimizer(self.generator.parameters()),
@@ -188,6 +206,7 @@ class GANModule(pl.LightningModule):
         samples, labels = batch
         self.real_images_per_step = len(samples) * self.trainer.world_size
         step = self.current_training_step = self.training_steps + 1
+        torch.manual_seed(step_seed(self.seed, self.global_rank, step))
         every = self.trainer.log_every_n_steps
         self.logs_this_step = (every > 0 and step % every == 0) or self.stops_after(step, batch_idx)
         generator_opt, discriminator_opt = self.optimizers()

@@ -13,17 +13,21 @@ import netrc
 import os
 import socket
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from lightning.pytorch.loggers import Logger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
+from ganarena.csv_logger import CSVRowLogger
+
 log = logging.getLogger(__name__)
 
 DEFAULT_WANDB_HOST = "https://api.wandb.ai"
 #: The x-axis of every W&B chart: the training steps done, as in every other logger's rows.
 TRAINING_STEP = "training_step"
+RUN_ID_FILE = "run_id"
 
 
 def wandb_host() -> str:
@@ -73,9 +77,12 @@ def _announce_offline(reason: str, save_dir: str) -> None:
 
 
 class TrainingStepWandbLogger(WandbLogger):
-    """`WandbLogger` whose rows are keyed by training steps (`TRAINING_STEP`)."""
+    """`WandbLogger` whose rows are keyed by training steps (`TRAINING_STEP`). It keeps its
+    run id in the run directory (`wandb/run_id`), so a resumed run continues the same W&B run.
+    """
 
     _axis_defined = False
+    run_id_file: Path | None = None
 
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
@@ -95,6 +102,9 @@ class TrainingStepWandbLogger(WandbLogger):
             self.experiment.define_metric(TRAINING_STEP, hidden=True)
             self.experiment.define_metric("*", step_metric=TRAINING_STEP, step_sync=True)
             self._axis_defined = True
+            if self.run_id_file is not None and not self.run_id_file.exists():
+                self.run_id_file.parent.mkdir(parents=True, exist_ok=True)
+                self.run_id_file.write_text(self.experiment.id)
 
 
 def define_summaries(loggers: Iterable[Logger], summaries: Mapping[str, str]) -> None:
@@ -119,4 +129,16 @@ def wandb_logger(save_dir: str, offline: bool = False, **kwargs: Any) -> Trainin
     reason = "logger.wandb.offline=true" if offline else offline_reason()
     if reason is not None:
         _announce_offline(reason, save_dir)
-    return TrainingStepWandbLogger(save_dir=save_dir, offline=reason is not None, **kwargs)
+    run_id_file = Path(save_dir) / "wandb" / RUN_ID_FILE
+    if run_id_file.is_file():  # a resumed run: continue its W&B run
+        kwargs = {"id": run_id_file.read_text().strip(), "resume": "allow", **kwargs}
+    logger = TrainingStepWandbLogger(save_dir=save_dir, offline=reason is not None, **kwargs)
+    logger.run_id_file = run_id_file
+    return logger
+
+
+def forget_rows_after(loggers: Iterable[Logger], step: int) -> None:
+    """A resumed run's loggers forget what the run wrote after the checkpoint it resumes."""
+    for logger in loggers:
+        if isinstance(logger, CSVRowLogger):
+            logger.forget_after(step)

@@ -37,6 +37,10 @@ class TrainingDiverged(GanArenaError):
     """A loss turned NaN or infinite: the run stopped, and a study counts it as diverged."""
 
 
+class RunInterrupted(GanArenaError):
+    """The run was asked to stop (a signal) and saved where it stopped; it can be resumed."""
+
+
 def parameter_count(network: nn.Module) -> int:
     return sum(parameter.numel() for parameter in network.parameters())
 
@@ -141,8 +145,8 @@ def status_of(error: BaseException | None) -> str:
         return "finished"
     if isinstance(error, TrainingDiverged):
         return "diverged"
-    if isinstance(error, KeyboardInterrupt):
-        return "interrupted"
+    if isinstance(error, RunInterrupted | KeyboardInterrupt | SystemExit):
+        return "interrupted"  # SystemExit: a cluster's requeue, after the checkpoint
     return "failed"
 
 

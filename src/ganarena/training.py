@@ -14,15 +14,17 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate as hydra_instantiate
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import Logger
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf
 
+from ganarena.checkpoints import check_fits, newest_complete_checkpoint, read_checkpoint
 from ganarena.data.base import GANDataModule
 from ganarena.distributed import check_strategy, register_strategies
 from ganarena.errors import GanArenaError
 from ganarena.gan_module import GANModule
 from ganarena.loggers import finish_wandb_run
-from ganarena.options import require_positive_int
-from ganarena.run_record import RunRecord, describe_run, status_of
+from ganarena.options import require_int, require_positive_int
+from ganarena.run_record import RunInterrupted, RunRecord, describe_run, status_of
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +86,21 @@ def build_trainer(
     budget: dict[str, int] | None = None,
 ) -> pl.Trainer:
     """The Trainer of `config` (with `budget` overriding its length); several processes are
-    checked to run under `gan_ddp`."""
+    checked to run under `gan_ddp`, and a setting Lightning refuses is one line."""
     register_strategies()
-    trainer: pl.Trainer = instantiate(
-        config, callbacks=callbacks, logger=loggers or False, **(budget or {})
-    )
+    try:
+        trainer: pl.Trainer = instantiate(
+            config, callbacks=callbacks, logger=loggers or False, **(budget or {})
+        )
+    except InstantiationException as error:
+        refused = error.__cause__
+        if not isinstance(refused, MisconfigurationException | ValueError | TypeError):
+            raise
+        reason = " ".join(str(refused).split())
+        raise GanArenaError(
+            f"the trainer settings do not work ({reason}): fix trainer.devices, "
+            "trainer.accelerator or trainer.precision (e.g. trainer=cpu)"
+        ) from None
     check_strategy(trainer)
     return trainer
 
@@ -108,26 +120,55 @@ def training_budget(cfg: DictConfig, n_critic: int) -> dict[str, int]:
     return {"max_steps": steps * (n_critic + 1), "max_epochs": -1}
 
 
-def check_checkpoint(ckpt_path: str | None) -> None:
-    if ckpt_path is not None and not Path(ckpt_path).is_file():
+def check_optimizers(module: GANModule) -> None:
+    """Build each optimizer once on a dummy parameter: a bad setting (a negative learning
+    rate) stops here in one line rather than in a traceback when training starts."""
+    for network in ("generator", "discriminator"):
+        factory = getattr(module, f"{network}_optimizer")
+        try:
+            factory([torch.nn.Parameter(torch.zeros(1))])
+        except (ValueError, TypeError) as error:
+            raise GanArenaError(
+                f"optimizer.{network} cannot be built ({error}): fix optimizer.{network}.lr, "
+                f"betas and the other settings, e.g. optimizer.{network}.lr=2e-4"
+            ) from None
+
+
+def checkpoint_to_resume(cfg: DictConfig) -> Path | None:
+    """`ckpt_path`, or with `resume=auto` the run directory's newest complete checkpoint."""
+    ckpt_path, resume = cfg.get("ckpt_path"), cfg.get("resume")
+    if resume is None:
+        return None if ckpt_path is None else Path(ckpt_path)
+    if resume != "auto":
+        raise GanArenaError(f"resume={resume!r} is not an option: use resume=auto or resume=null")
+    if ckpt_path is not None:
         raise GanArenaError(
-            f"ckpt_path '{ckpt_path}' is not a file: pass a checkpoint such as "
-            "logs/train/runs/<run>/checkpoints/last.ckpt"
+            f"resume=auto and ckpt_path={ckpt_path} both name the checkpoint: keep one"
         )
+    folder = Path(cfg.paths.output_dir) / "checkpoints"
+    found = newest_complete_checkpoint(folder)
+    if found is None:
+        log.info("resume=auto: no checkpoint in %s yet, so the run starts afresh", folder)
+    else:
+        log.info("resume=auto: continuing from %s", found)
+    return found
 
 
 def train(cfg: DictConfig) -> float | None:
     """Fit the configured GAN; return `cfg.optimized_metric` for sweeps (None if unset)."""
-    check_checkpoint(cfg.get("ckpt_path"))
     if cfg.get("seed") is not None:
-        pl.seed_everything(cfg.seed, workers=True)
+        pl.seed_everything(require_int("seed", cfg.seed, 42), workers=True)
     if torch.cuda.is_available():
         torch.set_float32_matmul_precision(cfg.get("matmul_precision", "high"))
     datamodule: GANDataModule = instantiate(cfg.data)
     module = build_module(cfg, datamodule)
+    check_optimizers(module)
     description = describe_run(
         cfg, module.generator, module.discriminator, datamodule.name, datamodule.sample_shape
     )
+    ckpt_path = checkpoint_to_resume(cfg)
+    if ckpt_path is not None:
+        check_fits(ckpt_path, read_checkpoint(ckpt_path), description)
     module.save_hyperparameters(description)
     callbacks = instantiate_all(cfg.get("callbacks"))
     budget = training_budget(cfg, module.loss.n_critic)
@@ -136,10 +177,11 @@ def train(cfg: DictConfig) -> float | None:
     record = RunRecord(output_dir, module.hparams, rank_zero=trainer.is_global_zero)
     error: BaseException | None = None
     try:
-        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     except BaseException as caught:
         error = caught
-        log.error("the run failed; everything it wrote is in %s", output_dir)
+        if not isinstance(caught, RunInterrupted | SystemExit):
+            log.error("the run failed; everything it wrote is in %s", output_dir)
         raise
     finally:
         steps = trainer.global_step // (module.loss.n_critic + 1)

@@ -10,6 +10,7 @@ from ganarena.callbacks.classifier_metrics import (
 from ganarena.callbacks.diagnostics import TrainingDiagnostics
 from ganarena.callbacks.distance_metrics import ClassFIDCallback, FIDCallback, KIDCallback
 from ganarena.callbacks.guards import NonFiniteLossGuard
+from ganarena.callbacks.last_checkpoint import LastCheckpoint
 from ganarena.callbacks.measurement import ScheduledMeasurement
 from ganarena.callbacks.mode_coverage import ModeCoverageCallback
 from ganarena.callbacks.samples import SampleWriter
@@ -22,6 +23,7 @@ __all__ = [
     "FIDCallback",
     "InceptionScoreCallback",
     "KIDCallback",
+    "LastCheckpoint",
     "ModeCoverageCallback",
     "NonFiniteLossGuard",
     "ParameterSyncCheck",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 from torch import Tensor
 from torchmetrics import Metric
@@ -63,6 +64,13 @@ class FIDCallback(FeatureMetricCallback):
         fid = float(metric.compute())
         self.best = min(self.best, fid)
         return {"val/fid": fid, "val/fid_best": self.best}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "best": self.best}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        self.best = float(state_dict.get("best", math.inf))
 
 
 class KIDCallback(FeatureMetricCallback):

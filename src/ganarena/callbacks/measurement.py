@@ -69,6 +69,13 @@ class ScheduledMeasurement(pl.Callback):
         self.enabled = reason is None
         return self.enabled
 
+    # -- state: a resumed run keeps its schedule and its best values -------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"last_measured": self._last_measured}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._last_measured = int(state_dict.get("last_measured", -1))
+
     # -- Lightning hooks --------------------------------------------------------------------
     def on_fit_start(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
         datamodule = trainer.datamodule

@@ -41,6 +41,12 @@ class SampleWriter(pl.Callback):
         self.seed = seed
         self._last_written = -1
 
+    def state_dict(self) -> dict[str, int]:
+        return {"last_written": self._last_written}
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        self._last_written = int(state_dict.get("last_written", -1))
+
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: GANModule, *args) -> None:
         step = pl_module.training_steps
         if self.every_n_steps > 0 and step % self.every_n_steps == 0:

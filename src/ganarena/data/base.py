@@ -10,6 +10,7 @@ when it is set up (`GANModule.setup`), so the two can never disagree.
 from __future__ import annotations
 
 import hashlib
+import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ganarena.data.image_files import stack_samples
 from ganarena.data.in_memory import InMemoryDataset, collate_prebatched
+from ganarena.data.resumable import EpochPermutation, ResumableLoader
 from ganarena.errors import GanArenaError
 from ganarena.options import require_non_negative_int, require_positive_int
 
@@ -72,13 +74,18 @@ class GANDataModule(LightningDataModule, ABC):
         self.train_dataset = self.build_train_dataset()
 
     def train_dataloader(self) -> DataLoader:
+        """Batches of `samples_per_step` in an order that resumes exactly (`ResumableLoader`);
+        under DDP each rank reads its own share (the trainer's `use_distributed_sampler` is
+        off: the sampler does it)."""
         dataset = self._ready_dataset()
         self._require_enough_samples(len(dataset))
         in_memory = isinstance(dataset, InMemoryDataset)
-        return DataLoader(
+        seed = int(os.environ.get("PL_GLOBAL_SEED", 0))
+        return ResumableLoader(
             dataset,
+            sampler=EpochPermutation(len(dataset), self.samples_per_step, seed),
+            position=self._position_in_epoch,
             batch_size=self.samples_per_step,
-            shuffle=True,
             drop_last=True,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
@@ -86,6 +93,14 @@ class GANDataModule(LightningDataModule, ABC):
             # Pinning only pays off when a worker-side thread overlaps it with the training step.
             pin_memory=self.num_workers > 0 and torch.cuda.is_available(),
         )
+
+    def _position_in_epoch(self) -> tuple[int, int]:
+        """(epoch, training steps taken in it), from the trainer's progress."""
+        trainer = self.trainer
+        module = trainer.lightning_module
+        steps = getattr(module, "training_steps", trainer.global_step)
+        epoch = trainer.current_epoch
+        return epoch, steps - epoch * int(trainer.num_training_batches)
 
     def real_samples(self, n: int) -> torch.Tensor:
         """The first `n` of a fixed permutation: the same real samples for every call and run."""

@@ -1,0 +1,153 @@
+"""`last.ckpt`: the point a run resumes from, kept fresh and written so that a kill never spoils it.
+
+It is written every `every_n_steps` training steps, every `every_minutes` minutes, on the
+last step of every epoch and of the run, and at the step boundary after a request to stop:
+SIGTERM (what a scheduler sends before it kills a job), SIGINT (Ctrl+C) or a cluster's
+preemption signal
+(SIGUSR1 or SIGUSR2, when a handler such as submitit's is installed for it: that handler then
+requeues the job, after the checkpoint is on disk). Each write goes to a temporary file that
+is renamed over `last.ckpt`, so a kill during the write leaves the previous one intact.
+
+Under DDP the ranks agree on every decision (one small all-reduce per training step), since
+saving is a collective and every rank must stop at the same step.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+import torch.distributed as dist
+
+from ganarena.gan_module import GANModule
+from ganarena.run_record import RunInterrupted
+
+log = logging.getLogger(__name__)
+
+LAST = "last.ckpt"
+#: Signals a cluster sends before preempting a job; caught only when a handler already waits.
+CLUSTER_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGUSR1", "SIGUSR2") if hasattr(signal, name)
+)
+
+
+def resume_command(output_dir: str) -> str:
+    """The command that continues this run in its own directory."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        overrides = list(HydraConfig.get().overrides.task)
+    except ValueError:  # not started by Hydra
+        overrides = []
+    kept = [o for o in overrides if not o.lstrip("+~").startswith(("resume=", "ckpt_path="))]
+    arguments = [*kept, "resume=auto", f"hydra.run.dir={output_dir}"]
+    return " ".join(["python src/train.py", *(shlex.quote(argument) for argument in arguments)])
+
+
+class LastCheckpoint(pl.Callback):
+    def __init__(
+        self,
+        dirpath: str,
+        every_n_steps: int = 500,
+        every_minutes: float | None = 10.0,
+        output_dir: str | None = None,
+    ) -> None:
+        self.path = Path(dirpath) / LAST
+        self.every_n_steps = every_n_steps
+        self.every_minutes = every_minutes
+        self.output_dir = output_dir or str(Path(dirpath).parent)
+        self._saved_step = -1
+        self._last_save = time.monotonic()
+        self._stop_signal: int | None = None
+        self._previous_handlers: dict[int, Any] = {}
+
+    # -- signals ---------------------------------------------------------------------------
+    def setup(self, trainer: pl.Trainer, pl_module: GANModule, stage: str) -> None:
+        self._stop_signal = None
+        self._last_save = time.monotonic()
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread
+        self._catch(signal.SIGINT)
+        for signum in CLUSTER_SIGNALS:
+            if callable(signal.getsignal(signum)):
+                self._catch(signum)
+
+    def _catch(self, signum: int) -> None:
+        self._previous_handlers[signum] = signal.getsignal(signum)
+        signal.signal(signum, self._request_stop)
+
+    def _request_stop(self, signum: int, frame: FrameType | None) -> None:
+        if self._stop_signal == signal.SIGINT and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl+C: stop now
+        self._stop_signal = signum
+        log.warning(
+            "%s received: saving at the end of this training step", signal.Signals(signum).name
+        )
+
+    def teardown(self, trainer: pl.Trainer, pl_module: GANModule, stage: str) -> None:
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler)
+        self._previous_handlers = {}
+
+    # -- when to save ----------------------------------------------------------------------
+    def _decide(self, trainer: pl.Trainer, step: int) -> tuple[bool, bool]:
+        """(save now, stop after it), the same on every rank."""
+        stop = self._stop_signal is not None or trainer.received_sigterm
+        due = self.every_n_steps > 0 and step % self.every_n_steps == 0
+        if self.every_minutes is not None:
+            due = due or time.monotonic() - self._last_save >= 60 * self.every_minutes
+        if trainer.world_size > 1 and dist.is_initialized():
+            flags = torch.tensor([float(stop), float(due)], device=trainer.strategy.root_device)
+            dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+            stop, due = bool(flags[0]), bool(flags[1])
+        return stop or due, stop
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: GANModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        step = pl_module.training_steps
+        save, stop = self._decide(trainer, step)
+        # The end of an epoch or of the run is saved here too, in the step, not at epoch end:
+        # Lightning then resumes inside the epoch where the run stopped (a budget stop
+        # included), rather than starting a new one.
+        ends = batch_idx + 1 >= trainer.num_training_batches or pl_module.stops_after(
+            step, batch_idx
+        )
+        if save or ends:
+            self.save(trainer, step)
+        if stop:
+            self._stop(trainer, step)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
+        self.save(trainer, pl_module.training_steps)
+
+    # -- saving and stopping -------------------------------------------------------------------
+    def save(self, trainer: pl.Trainer, step: int) -> None:
+        """Write `last.ckpt` through a temporary file (every rank takes part)."""
+        if step == self._saved_step:
+            return
+        partial = self.path.with_name(f".{LAST}.partial")
+        trainer.save_checkpoint(partial)  # written by rank 0; ends in a barrier
+        if trainer.is_global_zero:
+            partial.replace(self.path)
+        self._saved_step = step
+        self._last_save = time.monotonic()
+
+    def _stop(self, trainer: pl.Trainer, step: int) -> None:
+        signum = self._stop_signal if self._stop_signal is not None else signal.SIGTERM
+        name = signal.Signals(signum).name
+        handler = self._previous_handlers.get(signum)
+        if signum in CLUSTER_SIGNALS and callable(handler):
+            handler(signum, None)  # the cluster's requeue (submitit's exits on rank 0)
+        raise RunInterrupted(
+            f"stopped by {name} at training step {step}; {self.path} holds it: resume with "
+            f"`{resume_command(self.output_dir)}`"
+        )
