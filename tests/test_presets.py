@@ -11,7 +11,8 @@ from torch import nn
 
 from ganarena.config import CONFIG_DIR
 from ganarena.errors import GanArenaError
-from ganarena.losses import GradientPenalty, R1Penalty, WeightClipping
+from ganarena.losses import GradientPenalty, R1Penalty, R2Penalty, WeightClipping
+from ganarena.losses.fgan import DIVERGENCES
 from ganarena.networks import AutoencoderDiscriminator
 from ganarena.training import build_module, train
 
@@ -48,7 +49,15 @@ DEFAULTS = {
     "hinge_ns": ("HingeNonSaturating", 1, "Adam", 1e-4, 4e-4, [0.0, 0.9], {}),
     "ragan": ("RelativisticAverage", 1, "Adam", 2e-4, 2e-4, [0.5, 0.999], {}),
     "r1": ("NonSaturating", 1, "RMSprop", 1e-4, 1e-4, None, {"gamma": 10}),
+    "rpgan": ("RelativisticPairing", 1, "Adam", 2e-4, 2e-4, [0.0, 0.99], {}),
+    "r3gan": ("RelativisticPairing", 1, "Adam", 2e-4, 2e-4, [0.0, 0.99], {"r1_r2": 0.05}),
+    "rahinge": ("RelativisticAverageHinge", 1, "Adam", 2e-4, 2e-4, [0.5, 0.999], {}),
+    **{
+        f"fgan_{name}": ("FDivergence", 1, "Adam", 2e-4, 2e-4, [0.5, 0.999], {"f": name})
+        for name in ("kl", "reverse_kl", "pearson", "hellinger", "js")
+    },
 }
+NEW_PRESETS = ["rpgan", "r3gan", "rahinge"] + [f"fgan_{n}" for n in DIVERGENCES]
 
 
 def test_every_preset_has_its_defaults_checked() -> None:
@@ -76,6 +85,11 @@ def test_presets_carry_their_published_defaults(compose_config, preset) -> None:
         assert [type(p) for p in parts] == [R1Penalty] and parts[0].gamma == 10
     if preset == "began":
         assert (loss.gamma, loss.lambda_k, loss.k.item()) == (0.75, 1e-3, 0.0)
+    if "r1_r2" in extras:  # R3GAN: R1 and R2 with one γ
+        assert [type(p) for p in parts] == [R1Penalty, R2Penalty]
+        assert [p.gamma for p in parts] == [extras["r1_r2"]] * 2
+    if "f" in extras:
+        assert loss.divergence == extras["f"]
 
 
 @pytest.mark.parametrize("data", ["digits", "ring"])
@@ -123,6 +137,14 @@ def test_every_preset_trains_on_ring_without_a_non_finite_value(
     rows = read_metrics(run)
     assert len(rows) == OPTIMIZER_STEPS // (cfg.loss.n_critic + 1)
     assert all_finite(rows)
+
+
+@pytest.mark.parametrize("preset", NEW_PRESETS)
+def test_every_new_preset_trains_on_digits(compose_config, tmp_path, preset) -> None:
+    run = tmp_path / "run"
+    train(compose_config(*FAST, f"loss={preset}", output_dir=run))
+    rows = read_metrics(run)
+    assert rows and all_finite(rows)
 
 
 def test_weight_clipping_holds_after_training(compose_config, tmp_path) -> None:

@@ -1,8 +1,9 @@
 """GAN losses as strategy objects behind one interface (`GANLoss`), and the parts they take.
 
 Losses: `Minimax`, `NonSaturating`, `LeastSquares`, `Wasserstein`, `Hinge`,
-`HingeNonSaturating`, `RelativisticAverage`, `BEGAN`. Penalties (added to the D loss):
-`GradientPenalty` (two- or one-sided), `DRAGANPenalty`, `R1Penalty`, `R2Penalty`.
+`HingeNonSaturating`, `RelativisticAverage`, `RelativisticPairing`,
+`RelativisticAverageHinge`, `FDivergence` (the f-GAN family), `BEGAN`. Penalties (added to
+the D loss): `GradientPenalty` (two- or one-sided), `DRAGANPenalty`, `R1Penalty`, `R2Penalty`.
 Constraints (applied to D after each D step): `WeightClipping`.
 """
 
@@ -10,6 +11,7 @@ from ganarena.losses.base import Constraint, Critic, GANLoss, Penalty
 from ganarena.losses.bce import Minimax, NonSaturating
 from ganarena.losses.began import BEGAN
 from ganarena.losses.constraints import WeightClipping
+from ganarena.losses.fgan import FDivergence
 from ganarena.losses.hinge import Hinge, HingeNonSaturating
 from ganarena.losses.least_squares import LeastSquares
 from ganarena.losses.penalties import (
@@ -19,7 +21,11 @@ from ganarena.losses.penalties import (
     R1Penalty,
     R2Penalty,
 )
-from ganarena.losses.relativistic import RelativisticAverage
+from ganarena.losses.relativistic import (
+    RelativisticAverage,
+    RelativisticAverageHinge,
+    RelativisticPairing,
+)
 from ganarena.losses.wasserstein import Wasserstein
 
 __all__ = [
@@ -27,6 +33,7 @@ __all__ = [
     "Constraint",
     "Critic",
     "DRAGANPenalty",
+    "FDivergence",
     "GANLoss",
     "GradientNormPenalty",
     "GradientPenalty",
@@ -39,6 +46,8 @@ __all__ = [
     "R1Penalty",
     "R2Penalty",
     "RelativisticAverage",
+    "RelativisticAverageHinge",
+    "RelativisticPairing",
     "Wasserstein",
     "WeightClipping",
 ]

@@ -1,0 +1,109 @@
+"""RpGAN, RaHinge and the f-GAN family give exactly their formulas, finite at any score.
+
+Expected values are written out in plain Python from the papers' formulas: Huang et al. 2024
+(RpGAN), Jolicoeur-Martineau 2018 (RaHinge), Nowozin et al. 2016, Table 2 (f-GAN).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from ganarena.errors import GanArenaError
+from ganarena.losses import (
+    FDivergence,
+    RelativisticAverage,
+    RelativisticAverageHinge,
+    RelativisticPairing,
+)
+
+REAL = torch.tensor([2.0, -1.0, 0.5, 3.0])
+FAKE = torch.tensor([-3.0, 0.0, 1.5, -0.5])
+R, F_ = REAL.tolist(), FAKE.tolist()
+
+
+def softplus(x: float) -> float:
+    return math.log1p(math.exp(x))
+
+
+def relu(x: float) -> float:
+    return max(0.0, x)
+
+
+def mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values)
+
+
+def test_rpgan_pairs_each_real_with_the_fake_of_its_index() -> None:
+    loss = RelativisticPairing()
+    d = mean(softplus(-(r - f)) for r, f in zip(R, F_, strict=True))
+    g = mean(softplus(-(f - r)) for r, f in zip(R, F_, strict=True))
+    assert loss.discriminator_loss(REAL, FAKE).item() == pytest.approx(d)
+    assert loss.generator_loss(FAKE, REAL).item() == pytest.approx(g)
+
+
+def test_the_pairing_matters_for_rpgan_and_not_for_ragan() -> None:
+    reversed_fakes = FAKE.flip(0)
+    pairing, average = RelativisticPairing(), RelativisticAverage()
+    assert pairing.discriminator_loss(REAL, reversed_fakes) != pytest.approx(
+        pairing.discriminator_loss(REAL, FAKE).item()
+    )
+    assert average.discriminator_loss(REAL, reversed_fakes).item() == pytest.approx(
+        average.discriminator_loss(REAL, FAKE).item()
+    )
+
+
+def test_rpgan_refuses_batches_it_cannot_pair() -> None:
+    with pytest.raises(ValueError, match="pairs each real with one fake"):
+        RelativisticPairing().discriminator_loss(REAL, FAKE[:3])
+
+
+def test_rahinge_equals_its_formula() -> None:
+    loss = RelativisticAverageHinge()
+    mean_r, mean_f = mean(R), mean(F_)
+    d = mean(relu(1 - (r - mean_f)) for r in R) + mean(relu(1 + (f - mean_r)) for f in F_)
+    g = mean(relu(1 - (f - mean_r)) for f in F_) + mean(relu(1 + (r - mean_f)) for r in R)
+    assert loss.discriminator_loss(REAL, FAKE).item() == pytest.approx(d)
+    assert loss.generator_loss(FAKE, REAL).item() == pytest.approx(g)
+
+
+#: Nowozin et al. 2016, Table 2: the output activation g and the conjugate f*, as printed.
+TABLE_2 = {
+    "kl": (lambda v: v, lambda t: math.exp(t - 1)),
+    "reverse_kl": (lambda v: -math.exp(-v), lambda t: -1 - math.log(-t)),
+    "pearson": (lambda v: v, lambda t: t * t / 4 + t),
+    "hellinger": (lambda v: 1 - math.exp(-v), lambda t: t / (1 - t)),
+    "js": (lambda v: math.log(2) - softplus(-v), lambda t: -math.log(2 - math.exp(t))),
+}
+
+
+@pytest.mark.parametrize("divergence", list(TABLE_2))
+def test_fgan_losses_equal_the_paper_table(divergence: str) -> None:
+    g, conjugate = TABLE_2[divergence]
+    loss = FDivergence(divergence)
+    d = -(mean(g(r) for r in R) - mean(conjugate(g(f)) for f in F_))
+    assert loss.discriminator_loss(REAL, FAKE).item() == pytest.approx(d, rel=1e-5)
+    assert loss.generator_loss(FAKE).item() == pytest.approx(-mean(g(f) for f in F_), rel=1e-5)
+
+
+NEW_LOSSES = [RelativisticPairing(), RelativisticAverageHinge()]
+NEW_LOSSES += [FDivergence(name) for name in TABLE_2]
+
+
+@pytest.mark.parametrize("loss", NEW_LOSSES, ids=lambda loss: repr(loss).replace("\n", ""))
+def test_finite_values_and_gradients_at_scores_of_plus_and_minus_100(loss) -> None:
+    real = torch.tensor([100.0, -100.0, 100.0, -100.0], requires_grad=True)
+    fake = torch.tensor([-100.0, 100.0, 100.0, -100.0], requires_grad=True)
+    d_loss = loss.discriminator_loss(real, fake)
+    g_loss = loss.generator_loss(fake, real)
+    gradients = torch.autograd.grad(d_loss + g_loss, [real, fake])
+    assert torch.isfinite(d_loss) and torch.isfinite(g_loss)
+    assert all(torch.isfinite(gradient).all() for gradient in gradients)
+
+
+def test_an_unknown_divergence_names_the_ones_there_are() -> None:
+    with pytest.raises(GanArenaError, match=r"'chi3' is not an f-divergence.*pearson"):
+        FDivergence("chi3")
