@@ -91,6 +91,20 @@ def test_two_cpu_processes_train_with_identical_parameters(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
+def test_lecam_averages_and_ada_probability_are_equal_on_two_ranks(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    lecam = "+loss.penalties.lecam={_target_: ganarena.losses.LeCam, start_step: 3}"
+    overrides = ["trainer=ddp_cpu", "trainer.max_epochs=1", lecam, "augment=ada"]
+    overrides.append("augment.speed_images=1000")
+    result = run_train(*overrides, *QUIET, f"hydra.run.dir={run}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    # The sync check compares the loss's and the augmentation's state tensors too.
+    assert (result.stdout + result.stderr).count("parameters identical on 2 ranks") == 1
+    state = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    assert state["loss.penalties.0.steps"].item() == 14 and state["augment.probability"] > 0
+
+
+@pytest.mark.slow
 def test_a_sweep_under_ddp_runs_each_job_once(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     result = run_train(

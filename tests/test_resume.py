@@ -58,6 +58,27 @@ def test_a_began_run_resumes_its_k_and_its_weight_average(compose_config, tmp_pa
     assert gap == 0.0 and "loss.k" in state and "generator_average.updates" in state
 
 
+LECAM = "+loss.penalties.lecam={_target_: ganarena.losses.LeCam, weight: 0.3, start_step: 2}"
+LAZY_R1 = (
+    "+loss.penalties.r1={_target_: ganarena.losses.Lazy, every: 4,"
+    " penalty: {_target_: ganarena.losses.R1Penalty, gamma: 1.0}}"
+)
+
+
+def test_lecam_lazy_r1_and_ada_resume_their_state_exactly(compose_config, tmp_path) -> None:
+    common = [*STEPS, "+trainer.limit_train_batches=4", LECAM, LAZY_R1, "augment=ada"]
+    common.append("augment.speed_images=500")  # p moves visibly within a few steps
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    train(compose_config(*common, "train_steps=10", output_dir=whole))
+    train(compose_config(*common, "train_steps=5", output_dir=resumed))
+    train(compose_config(*common, "train_steps=10", "resume=auto", output_dir=resumed))
+    gap, _ = largest_difference(last(whole), last(resumed))
+    state = torch.load(last(resumed), weights_only=True)["state_dict"]
+    assert gap == 0.0
+    assert state["loss.penalties.0.steps"].item() == 10 and state["augment.probability"] > 0
+    assert state["loss.penalties.1._extra_state"] == {"steps": 10}
+
+
 def test_a_half_written_checkpoint_never_replaces_the_last_good_one(
     compose_config, tmp_path, monkeypatch
 ) -> None:

@@ -27,6 +27,7 @@ from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
+from ganarena.augment import Augment
 from ganarena.conditioning import Conditioning, check_label_range
 from ganarena.data.base import GANDataModule
 from ganarena.errors import GanArenaError
@@ -73,6 +74,7 @@ class GANModule(pl.LightningModule):
         conditioning: Conditioning | None = None,
         ema_decay: float | None = None,
         seed: int | None = 0,
+        augment: Augment | None = None,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -82,6 +84,8 @@ class GANModule(pl.LightningModule):
         self.conditioning = conditioning or Conditioning("none")
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
+        #: Applied to every input of D (reals and fakes, D and G steps); None: D sees them as is.
+        self.augment = augment
         #: Every random draw of training step t on rank r comes from the seed (seed, r, t), so
         #: a resumed run draws exactly what the uninterrupted one would have, with no random
         #: state to save, and every rank draws its own noise.
@@ -259,16 +263,18 @@ class GANModule(pl.LightningModule):
         return samples.chunk(count)
 
     def _discriminate(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
-        """D's scores, and its class logits when it has an auxiliary classifier (AC-GAN)."""
+        """D's scores, and its class logits when it has an auxiliary classifier (AC-GAN), of
+        the augmented `x` when there is an augmentation."""
+        if self.augment is not None:
+            x = self.augment(x)
         if self.conditioning.auxiliary_classifier:
             return self.discriminator.score_and_classify(x, labels)
         return self.discriminator(x, labels), None
 
     def _critic(self, labels: Tensor | None) -> Callable[[Tensor], Tensor]:
-        """D as a function of its input alone, for penalties that differentiate through it."""
-        if labels is None:
-            return self.discriminator
-        return lambda x: self.discriminator(x, labels)
+        """D as a function of its input alone, for penalties that differentiate through it:
+        through the augmentation too, so their gradients are with respect to the images."""
+        return lambda x: self._discriminate(x, labels)[0]
 
     def _discriminator_step(
         self, optimizer: LightningOptimizer, real: Tensor, labels: Tensor | None
@@ -281,7 +287,9 @@ class GANModule(pl.LightningModule):
             real_scores, real_logits = self._discriminate(real, labels)
             fake_scores, fake_logits = self._discriminate(fake, labels)
             loss = self.loss.discriminator_loss(real_scores, fake_scores)
-            penalty = self.loss.penalty(self._critic(labels), real, fake)
+            penalty = self.loss.penalty(
+                self._critic(labels), real, fake, (real_scores, fake_scores)
+            )
             total = loss if penalty is None else loss + penalty
             if real_logits is not None:
                 total = total + self.conditioning.classification_loss(real_logits, labels)
@@ -292,6 +300,8 @@ class GANModule(pl.LightningModule):
         self.loss.after_discriminator_step(self.discriminator)
         real_scores, fake_scores = real_scores.detach(), fake_scores.detach()
         self.loss.update_state(real_scores, fake_scores)
+        if self.augment is not None:
+            self.augment.observe(real_scores)
         detached_penalty = None if penalty is None else penalty.detach()
         return real_scores, fake_scores, loss.detach(), detached_penalty
 
@@ -306,7 +316,7 @@ class GANModule(pl.LightningModule):
             real_scores = None
             if self.loss.generator_needs_real_scores:
                 with torch.no_grad():
-                    real_scores = self.discriminator(real, real_labels)
+                    real_scores = self._discriminate(real, real_labels)[0]
             loss = self.loss.generator_loss(fake_scores, real_scores)
             total = loss
             if fake_logits is not None:
@@ -325,4 +335,6 @@ class GANModule(pl.LightningModule):
         if penalty is not None:
             values["train/penalty_d"] = penalty
         values.update({f"train/{key}": value for key, value in self.loss.log_values().items()})
+        if self.augment is not None:
+            values.update({f"train/{k}": v for k, v in self.augment.log_values().items()})
         self.log_values(values, progress_bar=True)

@@ -8,8 +8,14 @@ from lightning.pytorch.utilities import rank_zero_info
 
 
 def parameter_checksum(module: torch.nn.Module) -> torch.Tensor:
-    """One float64 sum per parameter tensor: cheap, and differs if any rank drifted."""
-    return torch.stack([p.detach().double().sum() for p in module.parameters()])
+    """One float64 sum per parameter tensor, and per state tensor of the loss and the
+    augmentation (BEGAN's k_t, LeCam's averages, ADA's p): cheap, and differs if any rank
+    drifted."""
+    tensors = list(module.parameters())
+    for part in (getattr(module, "loss", None), getattr(module, "augment", None)):
+        if isinstance(part, torch.nn.Module):
+            tensors += [b for b in part.buffers() if b.is_floating_point()]
+    return torch.stack([t.detach().double().sum() for t in tensors])
 
 
 class ParameterSyncCheck(pl.Callback):
@@ -32,4 +38,4 @@ class ParameterSyncCheck(pl.Callback):
                 f"parameters differ across {trainer.world_size} ranks (max checksum gap "
                 f"{spread:.3g}): gradients were not averaged"
             )
-        rank_zero_info(f"parameters identical on {trainer.world_size} ranks")
+        rank_zero_info(f"parameters identical on {trainer.world_size} ranks")  # and loss state

@@ -4,6 +4,7 @@ Losses: `Minimax`, `NonSaturating`, `LeastSquares`, `Wasserstein`, `Hinge`,
 `HingeNonSaturating`, `RelativisticAverage`, `RelativisticPairing`,
 `RelativisticAverageHinge`, `FDivergence` (the f-GAN family), `BEGAN`. Penalties (added to
 the D loss): `GradientPenalty` (two- or one-sided), `DRAGANPenalty`, `R1Penalty`, `R2Penalty`.
+`MaxGradientPenalty`, `LeCam`, `Consistency` (CR, bCR) and `Lazy` (any penalty every k steps).
 Constraints (applied to D after each D step): `WeightClipping`.
 """
 
@@ -18,9 +19,11 @@ from ganarena.losses.penalties import (
     DRAGANPenalty,
     GradientNormPenalty,
     GradientPenalty,
+    MaxGradientPenalty,
     R1Penalty,
     R2Penalty,
 )
+from ganarena.losses.regularizers import Consistency, Lazy, LeCam
 from ganarena.losses.relativistic import (
     RelativisticAverage,
     RelativisticAverageHinge,
@@ -30,6 +33,7 @@ from ganarena.losses.wasserstein import Wasserstein
 
 __all__ = [
     "BEGAN",
+    "Consistency",
     "Constraint",
     "Critic",
     "DRAGANPenalty",
@@ -39,7 +43,10 @@ __all__ = [
     "GradientPenalty",
     "Hinge",
     "HingeNonSaturating",
+    "Lazy",
+    "LeCam",
     "LeastSquares",
+    "MaxGradientPenalty",
     "Minimax",
     "NonSaturating",
     "Penalty",

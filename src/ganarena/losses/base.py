@@ -17,6 +17,8 @@ from ganarena.options import require_positive_int
 
 #: The discriminator as a function of its input alone (labels, if any, already bound).
 Critic = Callable[[Tensor], Tensor]
+#: One D step's scores of the real and the fake batch, (D(x), D(G(z))).
+Scores = tuple[Tensor, Tensor]
 
 
 class Penalty(nn.Module):
@@ -29,8 +31,16 @@ class Penalty(nn.Module):
     def forward(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
         raise NotImplementedError
 
+    def penalize(self, critic: Critic, real: Tensor, fake: Tensor, scores: Scores | None) -> Tensor:
+        """The weighted penalty of one D step; `scores` are that step's D(x) and D(G(z)), for
+        penalties on the scores themselves (LeCam). Most penalties only need the critic."""
+        return self(critic, real, fake)
+
     def check_compatible(self, discriminator: nn.Module) -> None:
         """Raise or warn when this penalty does not fit the discriminator."""
+
+    def check_loss(self, loss: GANLoss) -> None:
+        """Raise when this penalty does not fit the loss (LeCam on reconstruction errors)."""
 
 
 class Constraint:
@@ -68,7 +78,9 @@ class GANLoss(nn.Module):
     - ``bce_family``: D minimises the binary cross-entropy E sp(-r) + E sp(f), so the total
       loss L_D + L_G(non-saturating) is a meaningful single number (both terms >= 0);
     - ``generator_needs_real_scores``: the generator loss uses D(x) too (relativistic losses),
-      so the loop scores a real batch during the generator step.
+      so the loop scores a real batch during the generator step;
+    - ``reals_score_higher``: D gives reals higher scores than fakes (False for BEGAN, whose
+      scores are reconstruction errors), which score regularisers such as LeCam assume.
 
     Penalties and constraints are parts, not subclasses: any loss takes any of them. Each
     may be given as a list or as a mapping from a name to a part (how the presets write
@@ -82,6 +94,7 @@ class GANLoss(nn.Module):
     scores_are_logits: bool = True
     bce_family: bool = False
     generator_needs_real_scores: bool = False
+    reals_score_higher: bool = True
 
     def __init__(
         self,
@@ -102,11 +115,17 @@ class GANLoss(nn.Module):
         """The scalar G minimises, from D(G(z)) (and D(x) where `generator_needs_real_scores`)."""
         raise NotImplementedError
 
-    def penalty(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor | None:
-        """The sum of the weighted penalties, or None when the loss has none."""
+    def penalty(
+        self, critic: Critic, real: Tensor, fake: Tensor, scores: Scores | None = None
+    ) -> Tensor | None:
+        """The sum of the weighted penalties, or None when the loss has none.
+
+        `scores` (this step's D(x), D(G(z))) serve the penalties on scores (without them
+        those score the batches again)."""
         if not self.penalties:
             return None
-        return torch.stack([penalty(critic, real, fake) for penalty in self.penalties]).sum()
+        values = [penalty.penalize(critic, real, fake, scores) for penalty in self.penalties]
+        return torch.stack(values).sum()
 
     def after_discriminator_step(self, discriminator: nn.Module) -> None:
         """Apply the constraints (e.g. weight clipping) after each D optimizer step."""
@@ -124,3 +143,5 @@ class GANLoss(nn.Module):
         """Stop before training when the discriminator cannot serve this loss."""
         for part in [*self.penalties, *self.constraints]:
             part.check_compatible(discriminator)
+        for penalty in self.penalties:
+            penalty.check_loss(self)

@@ -30,6 +30,7 @@ class BEGAN(GANLoss):
     """
 
     scores_are_logits = False
+    reals_score_higher = False  # scores are reconstruction errors: low for reals
     bce_family = False
 
     def __init__(

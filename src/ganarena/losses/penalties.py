@@ -87,6 +87,23 @@ class GradientPenalty(GradientNormPenalty):
         return f"weight={self.weight}, one_sided={self.one_sided}"
 
 
+class MaxGradientPenalty(GradientNormPenalty):
+    """MaxGP (Zhou et al. 2019, Lipschitz GANs): λ max_i ‖∇D(x̂_i)‖₂² over the batch, at
+    WGAN-GP's interpolates x̂ = αx + (1 - α)G(z): only the steepest point is penalised."""
+
+    def __init__(self, weight: float = 10.0) -> None:
+        super().__init__()
+        self.weight = require_non_negative("MaxGradientPenalty weight", weight, 10.0)
+
+    def forward(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
+        alpha = per_sample_uniform(real)
+        interpolates = alpha * real.detach() + (1 - alpha) * fake.detach()
+        return self.weight * per_sample_squared_norms(input_gradients(critic, interpolates)).max()
+
+    def extra_repr(self) -> str:
+        return f"weight={self.weight}"
+
+
 class DRAGANPenalty(GradientNormPenalty):
     """DRAGAN (Kodali et al. 2017): λ E (‖∇D(x̃)‖₂ - 1)² near the reals only.
 

@@ -1,0 +1,151 @@
+"""Regularisers beyond the gradient penalties: LeCam, consistency, and lazy application.
+
+Each is a `Penalty`, so any loss takes any of them (`+loss.penalties.NAME={...}`).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ganarena.errors import GanArenaError
+from ganarena.losses.base import Critic, GANLoss, Penalty, Scores
+from ganarena.options import require_non_negative
+from ganarena.ranks import mean_across_ranks
+
+
+class LeCam(Penalty):
+    """LeCam regularisation (Tseng et al. 2021): λ (E relu(D(x) - α_F)² + E relu(α_R - D(G(z)))²).
+
+    α_R and α_F are exponential moving averages of the batch means of D(x) and D(G(z)), with
+    no gradient through them; they track the batch means (decay 0) for the first
+    `start_step` D steps and the penalty applies from then on, as in the reference code. The
+    averages and the step count are buffers: checkpointed, restored on resume, and updated
+    from batch means averaged over DDP ranks, so every rank holds the same values.
+    """
+
+    def __init__(self, weight: float = 0.3, decay: float = 0.99, start_step: int = 1000) -> None:
+        super().__init__()
+        self.weight = require_non_negative("LeCam weight", weight, 0.3)
+        if not 0 <= decay < 1:
+            raise GanArenaError(f"LeCam decay must lie in [0, 1), got {decay}: e.g. decay=0.99")
+        self.decay = decay
+        if not isinstance(start_step, int) or isinstance(start_step, bool) or start_step < 0:
+            raise GanArenaError(f"LeCam start_step must be an integer >= 0, got {start_step!r}")
+        self.start_step = start_step
+        self.register_buffer("real_average", torch.zeros(()))
+        self.register_buffer("fake_average", torch.zeros(()))
+        self.register_buffer("steps", torch.zeros((), dtype=torch.long))
+
+    def penalize(self, critic: Critic, real: Tensor, fake: Tensor, scores: Scores | None) -> Tensor:
+        real_scores, fake_scores = scores if scores is not None else (critic(real), critic(fake))
+        self.update(real_scores.detach(), fake_scores.detach())
+        value = F.relu(real_scores - self.fake_average).pow(2).mean()
+        value = value + F.relu(self.real_average - fake_scores).pow(2).mean()
+        applies = (self.steps > self.start_step).to(value.dtype)  # a tensor: no host sync
+        return self.weight * applies * value
+
+    @torch.no_grad()
+    def update(self, real_scores: Tensor, fake_scores: Tensor) -> None:
+        means = mean_across_ranks(torch.stack([real_scores.mean(), fake_scores.mean()]))
+        decay = torch.where(self.steps >= self.start_step, self.decay, 0.0).to(means.dtype)
+        self.real_average.copy_(decay * self.real_average + (1 - decay) * means[0])
+        self.fake_average.copy_(decay * self.fake_average + (1 - decay) * means[1])
+        self.steps += 1
+
+    def check_loss(self, loss: GANLoss) -> None:
+        if not loss.reals_score_higher:
+            raise GanArenaError(
+                f"LeCam assumes D scores reals above fakes, but {type(loss).__name__}'s scores "
+                "are reconstruction errors (low for reals): drop loss.penalties.lecam"
+            )
+
+    def extra_repr(self) -> str:
+        return f"weight={self.weight}, decay={self.decay}, start_step={self.start_step}"
+
+
+class Lazy(Penalty):
+    """Any penalty applied every `every` D steps with its weight multiplied by `every`
+    (lazy regularisation, StyleGAN2: Karras et al. 2020b, §4), so its mean effect is the same
+    at a fraction of the cost. The step count is checkpointed (as the module's extra state, a
+    Python int, so counting costs no device sync), so a resumed run keeps the rhythm."""
+
+    def __init__(self, penalty: Penalty, every: int = 16) -> None:
+        super().__init__()
+        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+            raise GanArenaError(
+                f"a lazy penalty's interval must be an integer of at least 1, got {every!r}: "
+                "e.g. every=16 (StyleGAN2's R1), or 1 to apply it every step"
+            )
+        self.penalty = penalty
+        self.every = every
+        self.steps = 0
+
+    def penalize(self, critic: Critic, real: Tensor, fake: Tensor, scores: Scores | None) -> Tensor:
+        due = self.steps % self.every == 0
+        self.steps += 1
+        if not due:
+            return torch.zeros((), device=real.device, dtype=real.dtype)
+        return self.every * self.penalty.penalize(critic, real, fake, scores)
+
+    def get_extra_state(self) -> dict[str, int]:
+        return {"steps": self.steps}
+
+    def set_extra_state(self, state: dict[str, int]) -> None:
+        self.steps = int(state["steps"])
+
+    def check_compatible(self, discriminator: nn.Module) -> None:
+        self.penalty.check_compatible(discriminator)
+
+    def check_loss(self, loss: GANLoss) -> None:
+        self.penalty.check_loss(loss)
+
+    def extra_repr(self) -> str:
+        return f"every={self.every}"
+
+
+def flip_and_translate(images: Tensor, fraction: float = 1 / 8, flip: bool = True) -> Tensor:
+    """CR's transform (Zhang et al. 2020): a random horizontal flip and a random integer
+    translation of up to `fraction` of the size, reflect-padded, drawn per sample."""
+    n, _, height, width = images.shape
+    if flip:
+        flips = torch.rand(n, 1, 1, 1, device=images.device) < 0.5
+        images = torch.where(flips, images.flip(3), images)
+    pad = max(1, round(fraction * height))
+    padded = F.pad(images, (pad, pad, pad, pad), mode="reflect")
+    shifts = torch.randint(0, 2 * pad + 1, (2, n), device=images.device)
+    rows = (torch.arange(height, device=images.device) + shifts[0, :, None])[:, None, :, None]
+    cols = (torch.arange(width, device=images.device) + shifts[1, :, None])[:, None, None, :]
+    index = torch.arange(n, device=images.device)[:, None, None, None]
+    channels = torch.arange(images.shape[1], device=images.device)[None, :, None, None]
+    return padded[index, channels, rows, cols]
+
+
+class Consistency(Penalty):
+    """Consistency regularisation: λ_real E ‖D(x) - D(T(x))‖² (CR, Zhang et al. 2020) plus
+    λ_fake E ‖D(G(z)) - D(T(G(z)))‖² (balanced CR, bCR, Zhao et al. 2021; `fake_weight` > 0).
+
+    T is a random flip and translation (`flip_and_translate`); the scores of the
+    untransformed batches are the D step's own. λ = 10 for both in the papers.
+    """
+
+    def __init__(
+        self, real_weight: float = 10.0, fake_weight: float = 0.0, flip: bool = True
+    ) -> None:
+        super().__init__()
+        self.real_weight = require_non_negative("Consistency real_weight", real_weight, 10.0)
+        self.fake_weight = require_non_negative("Consistency fake_weight", fake_weight, 10.0)
+        self.flip = flip
+
+    def penalize(self, critic: Critic, real: Tensor, fake: Tensor, scores: Scores | None) -> Tensor:
+        real_scores, fake_scores = scores if scores is not None else (critic(real), critic(fake))
+        transformed = critic(flip_and_translate(real.detach(), flip=self.flip))
+        value = self.real_weight * (real_scores - transformed).pow(2).mean()
+        if self.fake_weight > 0:
+            transformed = critic(flip_and_translate(fake.detach(), flip=self.flip))
+            value = value + self.fake_weight * (fake_scores - transformed).pow(2).mean()
+        return value
+
+    def extra_repr(self) -> str:
+        return f"real_weight={self.real_weight}, fake_weight={self.fake_weight}, flip={self.flip}"
