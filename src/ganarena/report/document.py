@@ -29,10 +29,14 @@ SPREAD = ("best_fid",)
 
 
 def mean_std(summary: dict[str, Any] | None, fmt: str, scale: float) -> str:
+    """`mean ± std` of the finite values, and how many runs were infinite."""
     if summary is None:
         return "–"
+    infinite = summary.get("infinite", 0)
+    if not summary["n"]:
+        return "inf"
     mean, std = summary["mean"] * scale, summary["std"] * scale
-    return f"{mean:{fmt}} ± {std:{fmt}}"
+    return f"{mean:{fmt}} ± {std:{fmt}}" + (f" ({infinite}× inf)" if infinite else "")
 
 
 def table_markdown(table: Table, compares: str) -> str:

@@ -66,11 +66,17 @@ def value_of(run: Run, metric: str, which: str, better: str) -> float | None:
     return run.best(metric, better) if which == "best" else run.last(metric)
 
 
-def describe(values: Sequence[float]) -> dict[str, Any] | None:
-    """mean, std (sample, 0 for one value), median and min of the finite values."""
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    if not finite:
+def describe(values: Sequence[float | None]) -> dict[str, Any] | None:
+    """mean, std (sample, 0 for one value), median, min and max of the finite values, and
+    how many were infinite (a reverse KL of a generator that misses every mode)."""
+    present = [v for v in values if v is not None and not math.isnan(v)]
+    finite = [v for v in present if math.isfinite(v)]
+    infinite = len(present) - len(finite)
+    if not present:
         return None
+    if not finite:
+        return {"mean": math.inf, "std": 0.0, "median": math.inf, "min": math.inf,
+                "max": math.inf, "n": 0, "values": [], "infinite": infinite}  # fmt: skip
     return {
         "mean": statistics.fmean(finite),
         "std": statistics.stdev(finite) if len(finite) > 1 else 0.0,
@@ -79,6 +85,7 @@ def describe(values: Sequence[float]) -> dict[str, Any] | None:
         "max": max(finite),
         "n": len(finite),
         "values": finite,
+        "infinite": infinite,
     }
 
 
