@@ -27,6 +27,8 @@ FAST = [
     "callbacks.class_coverage.num_samples=300",
     "callbacks.conditional_accuracy.num_samples=300",
     "callbacks.class_fid.num_samples=300",
+    "callbacks.precision_recall.num_samples=300",
+    "callbacks.stacked_modes.num_samples=300",
     # One folder for the whole session: the digits classifier the metric callbacks train
     # on first use is trained once.
     f"callbacks.metric_features.classifier_dir={tempfile.mkdtemp(prefix='ganarena-test-')}",
@@ -50,6 +52,7 @@ def metric_overrides(classifier_dir: Path, samples: int = 300) -> list[str]:
         f"callbacks.metric_features.classifier_dir={classifier_dir}",
         f"callbacks.fid.num_samples={samples}",
         f"callbacks.class_coverage.num_samples={samples}",
+        f"callbacks.precision_recall.num_samples={samples}",
     ]
 
 

@@ -233,3 +233,124 @@ def test_model_configs_instantiate(
     discriminator = instantiate(config.discriminator, data_shape=data_shape)
     assert discriminator.normalization == "none"
     assert discriminator(_sample(generator)).shape == (BATCH,)
+
+
+# --- the architectures of the published comparisons --------------------------------------------
+
+from ganarena.networks import (  # noqa: E402
+    InfoGANDiscriminator,
+    InfoGANGenerator,
+    ResNetDiscriminator,
+    ResNetGenerator,
+    StandardCNNDiscriminator,
+    StandardCNNGenerator,
+)
+
+ARCHITECTURES = {
+    "sndcgan": (
+        StandardCNNGenerator,
+        StandardCNNDiscriminator,
+        [(1, 8, 8), (3, 16, 16), (1, 28, 28), (3, 32, 32)],
+    ),
+    "resnet": (
+        ResNetGenerator,
+        ResNetDiscriminator,
+        [(1, 8, 8), (3, 16, 16), (1, 28, 28), (3, 32, 32)],
+    ),
+    "infogan": (
+        InfoGANGenerator,
+        InfoGANDiscriminator,
+        [(1, 8, 8), (3, 16, 16), (1, 28, 28), (3, 32, 32)],
+    ),
+}
+CASES = [
+    (name, shape, method)
+    for name, (_, _, shapes) in ARCHITECTURES.items()
+    for shape in shapes
+    for method in ("none", "concat", "projection", "acgan")
+]
+
+
+@pytest.mark.parametrize(("name", "data_shape", "method"), CASES)
+def test_every_architecture_builds_for_every_size_channels_and_conditioning(
+    name: str, data_shape: tuple[int, ...], method: str
+) -> None:
+    generator_class, discriminator_class, _ = ARCHITECTURES[name]
+    classes = None if method == "none" else 10
+    generator = generator_class(data_shape, num_classes=classes, conditioning=method)
+    discriminator = discriminator_class(data_shape, num_classes=classes, conditioning=method)
+    labels = None if method == "none" else torch.randint(10, (BATCH,))
+    images = generator(torch.randn(BATCH, generator.latent_dim), labels)
+    assert images.shape == (BATCH, *data_shape) and images.abs().max() <= 1
+    assert discriminator(images, labels).shape == (BATCH,)
+    if method == "acgan":
+        assert discriminator.score_and_classify(images, labels)[1].shape == (BATCH, 10)
+
+
+def test_the_published_layers_at_32x32() -> None:
+    """Miyato et al. 2018, Table 3 and Appendix B: the widths the configs cite."""
+    cnn = StandardCNNDiscriminator((3, 32, 32), normalization="none")
+    convs = [m for m in cnn.modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.out_channels, c.kernel_size[0], c.stride[0]) for c in convs] == [
+        (64, 3, 1), (64, 4, 2), (128, 3, 1), (128, 4, 2), (256, 3, 1), (256, 4, 2), (512, 3, 1),
+    ]  # fmt: skip
+    assert all(isinstance(a, nn.LeakyReLU) and a.negative_slope == 0.1 for a in cnn.features
+               if isinstance(a, nn.LeakyReLU))  # fmt: skip
+    generator = StandardCNNGenerator((3, 32, 32))
+    assert [up.out_channels for up in generator.up] == [256, 128, 64]
+    assert generator.project.out_features == 4 * 4 * 512
+    resnet_g, resnet_d = ResNetGenerator((3, 32, 32)), ResNetDiscriminator((3, 32, 32))
+    assert len(resnet_g.blocks) == 3 and resnet_g.project.out_features == 4 * 4 * 256
+    assert [b.down for b in resnet_d.blocks] == [True, True, False, False]
+    assert resnet_d.score.in_features == 128
+    infogan = InfoGANDiscriminator((1, 28, 28))
+    linear = [m for m in infogan.modules() if isinstance(m, nn.Linear)]
+    assert [m.out_features for m in linear] == [1024, 1]
+
+
+@pytest.mark.parametrize("discriminator_class", [StandardCNNDiscriminator, ResNetDiscriminator])
+def test_spectral_norm_is_really_applied_by_default(discriminator_class: type[nn.Module]) -> None:
+    discriminator = discriminator_class((3, 16, 16))
+    for _ in range(20):  # power iterations run in training-mode forward passes
+        discriminator(torch.randn(2, 3, 16, 16))
+    discriminator.eval()
+    for layer in _weighted_layers(discriminator):
+        matrix = layer.weight.detach().flatten(1)  # the normalised weight
+        assert torch.linalg.matrix_norm(matrix, ord=2) == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: StandardCNNGenerator((1, 30, 30)), "set data.image_size=32"),
+        (lambda: ResNetDiscriminator((2,)), "use model=points"),
+        (lambda: InfoGANGenerator((1, 30, 30)), "multiple of 4"),
+        (lambda: ResNetDiscriminator((3, 32, 32), normalization="batch"), "no batch norm option"),
+    ],
+)
+def test_shapes_and_options_an_architecture_cannot_take_name_the_fix(build, message) -> None:
+    with pytest.raises(GanArenaError, match=message) as error:
+        build()
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("conditioning", ["none", "projection"])
+def test_every_architecture_trains_on_digits(
+    compose_config, tmp_path, name: str, conditioning: str
+) -> None:
+    from ganarena.training import train
+
+    from .helpers import FAST, column, read_metrics
+
+    run = tmp_path / "run"
+    overrides = [f"model={name}", f"conditioning={conditioning}"]
+    cfg = compose_config(*FAST, *overrides, output_dir=run)
+    generator_class, discriminator_class, _ = ARCHITECTURES[name]
+    assert cfg.model.generator._target_.endswith(generator_class.__name__)
+    assert cfg.model.discriminator._target_.endswith(discriminator_class.__name__)
+    train(cfg)
+    rows = read_metrics(run)
+    losses = column(rows, "train/loss_d") + column(rows, "train/loss_g")
+    assert len(losses) == 8 and all(torch.isfinite(torch.tensor(losses)))
+    assert column(rows, "val/fid")[0] > 0

@@ -1,5 +1,5 @@
 """Callbacks: samples, NaN guard, DDP sync check, metrics (FID, per-class FID, KID, IS,
-precision/recall, class and mode coverage) and training diagnostics."""
+precision/recall, class and mode coverage, Stacked-digits modes) and training diagnostics."""
 
 from ganarena.callbacks.classifier_metrics import (
     ClassCoverageCallback,
@@ -14,6 +14,7 @@ from ganarena.callbacks.last_checkpoint import LastCheckpoint
 from ganarena.callbacks.measurement import ScheduledMeasurement
 from ganarena.callbacks.mode_coverage import ModeCoverageCallback
 from ganarena.callbacks.samples import SampleWriter
+from ganarena.callbacks.stacked_modes import StackedModesCallback
 from ganarena.callbacks.sync_check import ParameterSyncCheck
 
 __all__ = [
@@ -30,5 +31,6 @@ __all__ = [
     "PrecisionRecallCallback",
     "SampleWriter",
     "ScheduledMeasurement",
+    "StackedModesCallback",
     "TrainingDiagnostics",
 ]

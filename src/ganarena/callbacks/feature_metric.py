@@ -27,6 +27,9 @@ class FeatureMetricCallback(ScheduledMeasurement):
     data in `check` (return a reason to skip, or raise a GanArenaError for a bad setting).
     """
 
+    #: False for metrics of the generated samples alone: the real data is then never embedded.
+    reads_real_data = True
+
     def __init__(
         self,
         features: Mapping[str, Any] | FeatureSpec | None = None,
@@ -58,9 +61,10 @@ class FeatureMetricCallback(ScheduledMeasurement):
         reason = self.check(datamodule, self.extractor)
         if reason is not None:
             return reason
-        real = bank.real(self.extractor, self.real_count, self.spec.stats_dir, self.batch_size)
         self.metric = self.make_metric(self.extractor).to(device)
-        self.add_real(self.metric, real.to(device), first_rank=rank_and_world_size()[0] == 0)
+        if self.reads_real_data:
+            real = bank.real(self.extractor, self.real_count, self.spec.stats_dir, self.batch_size)
+            self.add_real(self.metric, real.to(device), first_rank=rank_and_world_size()[0] == 0)
         return None
 
     def measure(self, module: GANModule, datamodule: GANDataModule, tag: object) -> dict:

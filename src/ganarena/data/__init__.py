@@ -8,6 +8,7 @@ from ganarena.data.digits import DigitsDataModule
 from ganarena.data.image_folder import ImageFolderDataModule
 from ganarena.data.in_memory import InMemoryDataset, collate_prebatched
 from ganarena.data.mixtures import GridDataModule, RingDataModule, grid_means, ring_means
+from ganarena.data.stacked import StackedDataModule
 from ganarena.data.torchvision_sets import (
     CelebADataModule,
     CIFAR10DataModule,
@@ -27,6 +28,7 @@ __all__ = [
     "InMemoryDataset",
     "MNISTDataModule",
     "RingDataModule",
+    "StackedDataModule",
     "collate_prebatched",
     "grid_means",
     "ring_means",

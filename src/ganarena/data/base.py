@@ -39,6 +39,8 @@ class GANDataModule(LightningDataModule, ABC):
         super().__init__()
         self.batch_size = require_positive_int("data.batch_size", batch_size, 64)
         self.num_workers = require_non_negative_int("data.num_workers", num_workers, 0)
+        #: The grey data a stacked data set is made of, whose classifier reads each channel.
+        self.stacked_from: GANDataModule | None = None
         #: Real batches one training step consumes (its discriminator steps); set by the GAN
         #: module from its loss's n_critic before the loader is built.
         self.batches_per_step = 1

@@ -13,6 +13,7 @@ from torch import nn
 from ganarena.data.base import GANDataModule
 from ganarena.data.in_memory import InMemoryDataset
 from ganarena.errors import GanArenaError
+from ganarena.features.channelwise import ChannelwiseFeatures
 from ganarena.features.base import FeatureExtractor, FeatureUnavailable
 from ganarena.features.classifier import DomainClassifierFeatures, train_command
 from ganarena.features.classifier_training import train_domain_classifier
@@ -71,7 +72,10 @@ class FeatureSpec:
 
 
 def build_feature_extractor(spec: FeatureSpec, datamodule: GANDataModule) -> FeatureExtractor:
-    """The extractor, checked against the data; `FeatureUnavailable` means "skip the metric"."""
+    """The extractor, checked against the data; `FeatureUnavailable` means "skip the metric".
+
+    On stacked data the domain classifier is that of the grey base data, read per channel.
+    """
     if spec.name == "inception":
         extractor: FeatureExtractor = InceptionFeatures(
             spec.inception_weights_path, spec.inception_dims, spec.antialias
@@ -83,6 +87,9 @@ def build_feature_extractor(spec: FeatureSpec, datamodule: GANDataModule) -> Fea
                 "callbacks.metric_features.module={_target_: my.package.MyNet}"
             )
         extractor = ModuleFeatures(spec.module, datamodule.sample_shape)
+    elif datamodule.stacked_from is not None:
+        base = datamodule.stacked_from
+        extractor = ChannelwiseFeatures(DomainClassifierFeatures(ensure_classifier(spec, base)))
     else:
         extractor = DomainClassifierFeatures(ensure_classifier(spec, datamodule))
     extractor.check_data(datamodule.sample_shape, datamodule.num_classes)

@@ -43,6 +43,10 @@ class ClassCoverage(Metric):
     def set_reference(self, real_logits: Tensor) -> None:
         self.reference = class_histogram(real_logits, self.num_classes)
 
+    def set_uniform_reference(self) -> None:
+        """Measure KL from uniform (every class equally likely), as the Stacked MNIST papers do."""
+        self.reference = torch.ones(self.num_classes, dtype=torch.float64)
+
     def update(self, logits: Tensor) -> None:
         self.counts += class_histogram(logits, self.num_classes).to(self.counts.device)
 

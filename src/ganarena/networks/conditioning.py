@@ -78,10 +78,37 @@ class ConditionalBatchNorm(nn.Module):
         return self.norm(x) * scale + shift
 
 
+class ConditionedGenerator(nn.Module):
+    """What every generator does with labels: its settings, and the input z joined with the
+    one-hot label for concat and AC-GAN (projection enters through its batch norms)."""
+
+    def set_conditioning(self, method: str, num_classes: int | None) -> None:
+        self.conditioning = check_conditioning(method, num_classes)
+        self.num_classes = num_classes if method != "none" else None
+        self.label_features = generator_label_features(method, num_classes)
+
+    def latent_input(self, z: Tensor, labels: Tensor | None) -> Tensor:
+        return join_label(z, labels, self.label_features) if self.label_features else z
+
+
 class ScoringDiscriminator(nn.Module):
-    """`forward` and `score_and_classify` for any D that implements `score_and_features`."""
+    """`forward` and `score_and_classify` for any D that implements `score_and_features`,
+    and what every D does with labels: extra input planes for concat (`labelled_input`), a
+    projection term or class logits on its features (`label_head`)."""
 
     label_head: LabelHead
+
+    def set_conditioning(self, method: str, num_classes: int | None) -> None:
+        self.conditioning = check_conditioning(method, num_classes)
+        self.num_classes = num_classes if method != "none" else None
+        self.label_channels = discriminator_label_channels(method, num_classes)
+
+    def labelled_input(self, x: Tensor, labels: Tensor | None) -> Tensor:
+        return join_label(x, labels, self.label_channels) if self.label_channels else x
+
+    def score_from(self, features: Tensor, score: nn.Module, labels: Tensor | None) -> Tensor:
+        """The score of flat `features`: the linear `score` plus the projection term."""
+        return score(features).squeeze(1) + self.label_head.project(features, labels)
 
     def score_and_features(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor]:
         raise NotImplementedError

@@ -9,13 +9,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganarena.networks.conditioning import (
+    ConditionedGenerator,
     LabelHead,
     ScoringDiscriminator,
-    check_conditioning,
-    discriminator_label_channels,
-    generator_label_features,
     generator_norm,
-    join_label,
 )
 from ganarena.networks.dcgan_layout import DCGANLayout, plan_layout
 from ganarena.networks.init import initialize
@@ -27,7 +24,7 @@ from ganarena.networks.normalization import (
 from ganarena.options import require_positive_int
 
 
-class DCGANGenerator(nn.Module):
+class DCGANGenerator(ConditionedGenerator):
     """z → (widths[-1], b, b) → k transposed-conv up-blocks → tanh image in [-1, 1].
 
     Conditioning: `concat` and `acgan` append the one-hot label to z; `projection` makes
@@ -49,9 +46,7 @@ class DCGANGenerator(nn.Module):
         layout = plan_layout(data_shape, width)
         self.data_shape = tuple(int(d) for d in data_shape)
         self.latent_dim = latent_dim
-        self.conditioning = check_conditioning(conditioning, num_classes)
-        self.num_classes = num_classes if conditioning != "none" else None
-        self.label_features = generator_label_features(conditioning, num_classes)
+        self.set_conditioning(conditioning, num_classes)
         widths = tuple(reversed(layout.widths))  # coarsest first
         self.project = _projection(latent_dim + self.label_features, layout)
         self.norms = nn.ModuleList(generator_norm(conditioning, w, num_classes) for w in widths)
@@ -64,9 +59,7 @@ class DCGANGenerator(nn.Module):
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         """Images of shape (N, *data_shape); `labels` (N,) are required when conditional."""
-        if self.label_features:
-            z = join_label(z, labels, self.label_features)
-        h = F.relu(self.norms[0](self.project(z), labels))
+        h = F.relu(self.norms[0](self.project(self.latent_input(z, labels)), labels))
         for up, norm in zip(self.up, self.norms[1:], strict=True):
             h = F.relu(norm(up(h), labels))
         return torch.tanh(self.to_image(h))
@@ -88,9 +81,7 @@ class DCGANDiscriminator(ScoringDiscriminator):
         require_positive_int("model.discriminator.width", width, 64)
         layout = plan_layout(data_shape, width)
         self.normalization = check_normalization(normalization)
-        self.conditioning = check_conditioning(conditioning, num_classes)
-        self.num_classes = num_classes if conditioning != "none" else None
-        self.label_channels = discriminator_label_channels(conditioning, num_classes)
+        self.set_conditioning(conditioning, num_classes)
         self.features = _down_blocks(layout, normalization, self.label_channels)
         num_features = layout.widths[-1] * layout.base**2
         self.score = nn.Linear(num_features, 1)
@@ -100,11 +91,8 @@ class DCGANDiscriminator(ScoringDiscriminator):
             apply_spectral_norm(self)
 
     def score_and_features(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor]:
-        if self.label_channels:
-            x = join_label(x, labels, self.label_channels)
-        features = torch.flatten(self.features(x), 1)
-        scores = self.score(features).squeeze(1) + self.label_head.project(features, labels)
-        return scores, features
+        features = torch.flatten(self.features(self.labelled_input(x, labels)), 1)
+        return self.score_from(features, self.score, labels), features
 
 
 def _projection(in_features: int, layout: DCGANLayout) -> nn.Sequential:

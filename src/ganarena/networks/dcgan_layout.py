@@ -27,33 +27,39 @@ class DCGANLayout:
     widths: tuple[int, ...]
 
 
-def plan_layout(data_shape: Sequence[int], width: int) -> DCGANLayout:
-    """Check that `data_shape` is a square image DCGAN can make and lay out its blocks."""
-    channels, height, width_px = _image_dims(data_shape)
+def image_grid(data_shape: Sequence[int], network: str = "DCGAN") -> tuple[int, int, int]:
+    """(channels, base b, stride-2 stages k) of a square image of size b·2^k that the
+    convolutional `network` can make; one line naming the fix otherwise."""
+    channels, height, width_px = image_dims(data_shape, network)
     if height != width_px:
         raise GanArenaError(
-            f"DCGAN needs square images, but the data gives {height}x{width_px}: "
+            f"{network} needs square images, but the data gives {height}x{width_px}: "
             f"set data.image_size={_nearest_supported(max(height, width_px))}"
         )
     split = _split_size(height)
     if split is None:
         raise GanArenaError(
-            f"DCGAN cannot make {height}x{height} images ({SIZE_RULE}): "
+            f"{network} cannot make {height}x{height} images ({SIZE_RULE}): "
             f"set data.image_size={_nearest_supported(height)}"
         )
-    base, num_blocks = split
+    return channels, *split
+
+
+def plan_layout(data_shape: Sequence[int], width: int) -> DCGANLayout:
+    """Check that `data_shape` is a square image DCGAN can make and lay out its blocks."""
+    channels, base, num_blocks = image_grid(data_shape)
     widths = tuple(min(width * 2**i, MAX_WIDTH_FACTOR * width) for i in range(num_blocks))
     return DCGANLayout(channels=channels, base=base, widths=widths)
 
 
-def _image_dims(data_shape: Sequence[int]) -> tuple[int, int, int]:
+def image_dims(data_shape: Sequence[int], network: str) -> tuple[int, int, int]:
     """(C, H, W) of image data; anything else is not for convolutions."""
     shape = tuple(int(d) for d in data_shape)
     if len(shape) != 3:
         fix = "use model=points (or model=mlp)" if len(shape) == 1 else "use model=mlp"
         kind = "points" if len(shape) == 1 else "data"
         raise GanArenaError(
-            f"DCGAN networks need images, but the data gives {kind} of shape {shape}: {fix}"
+            f"{network} networks need images, but the data gives {kind} of shape {shape}: {fix}"
         )
     return shape[0], shape[1], shape[2]
 

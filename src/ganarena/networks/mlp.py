@@ -12,13 +12,10 @@ import torch
 from torch import Tensor, nn
 
 from ganarena.networks.conditioning import (
+    ConditionedGenerator,
     LabelHead,
     ScoringDiscriminator,
-    check_conditioning,
-    discriminator_label_channels,
-    generator_label_features,
     generator_norm,
-    join_label,
 )
 from ganarena.networks.normalization import (
     apply_spectral_norm,
@@ -28,7 +25,7 @@ from ganarena.networks.normalization import (
 from ganarena.options import require_positive_int
 
 
-class MLPGenerator(nn.Module):
+class MLPGenerator(ConditionedGenerator):
     """z → `depth` ReLU layers → linear output; tanh only for images, as points are unbounded.
 
     Conditioning: `concat` and `acgan` append the one-hot label to z; `projection` puts a
@@ -50,9 +47,7 @@ class MLPGenerator(nn.Module):
         require_positive_int("model.generator.depth", depth, 3)
         self.data_shape = tuple(int(d) for d in data_shape)
         self.latent_dim = latent_dim
-        self.conditioning = check_conditioning(conditioning, num_classes)
-        self.num_classes = num_classes if conditioning != "none" else None
-        self.label_features = generator_label_features(conditioning, num_classes)
+        self.set_conditioning(conditioning, num_classes)
         widths = [latent_dim + self.label_features] + [hidden_dim] * depth
         self.hidden = nn.ModuleList(nn.Linear(i, o) for i, o in pairwise(widths))
         self.norms = nn.ModuleList(
@@ -66,7 +61,7 @@ class MLPGenerator(nn.Module):
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         """Samples of shape (N, *data_shape); `labels` (N,) are required when conditional."""
-        h = join_label(z, labels, self.label_features) if self.label_features else z
+        h = self.latent_input(z, labels)
         for linear, norm in zip(self.hidden, self.norms, strict=True):
             h = linear(h)
             h = torch.relu(norm(h, labels) if self.conditioning == "projection" else h)
@@ -90,9 +85,7 @@ class MLPDiscriminator(ScoringDiscriminator):
         require_positive_int("model.discriminator.hidden_dim", hidden_dim, 256)
         require_positive_int("model.discriminator.depth", depth, 3)
         self.normalization = check_normalization(normalization)
-        self.conditioning = check_conditioning(conditioning, num_classes)
-        self.num_classes = num_classes if conditioning != "none" else None
-        self.label_channels = discriminator_label_channels(conditioning, num_classes)
+        self.set_conditioning(conditioning, num_classes)
         in_features = math.prod(int(d) for d in data_shape) + self.label_channels
         widths = [in_features] + [hidden_dim] * depth
         layers: list[nn.Module] = []
@@ -107,9 +100,5 @@ class MLPDiscriminator(ScoringDiscriminator):
             apply_spectral_norm(self)
 
     def score_and_features(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor]:
-        x = torch.flatten(x, 1)
-        if self.label_channels:
-            x = join_label(x, labels, self.label_channels)
-        features = self.net(x)
-        scores = self.score(features).squeeze(1) + self.label_head.project(features, labels)
-        return scores, features
+        features = self.net(self.labelled_input(torch.flatten(x, 1), labels))
+        return self.score_from(features, self.score, labels), features

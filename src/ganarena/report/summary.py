@@ -48,6 +48,12 @@ def protocol(run: Run) -> str:
             name = f"inception-{features.get('inception_dims')}"
         real = fid.get("num_real_samples") or "as many"
         parts.append(f"FID: {name} features, {fid.get('num_samples')} samples, {real} real")
+    stacked = callbacks.get("stacked_modes") or {}
+    if stacked and images and run.config.get("data", {}).get("base"):
+        parts.append(
+            f"modes of 1,000: each channel by the grey domain classifier, "
+            f"{stacked.get('num_samples')} samples"
+        )
     coverage = callbacks.get("mode_coverage") or {}
     if coverage and not images:
         parts.append(
