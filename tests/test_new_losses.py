@@ -19,17 +19,7 @@ from ganarena.losses import (
     RelativisticPairing,
 )
 
-REAL = torch.tensor([2.0, -1.0, 0.5, 3.0])
-FAKE = torch.tensor([-3.0, 0.0, 1.5, -0.5])
-R, F_ = REAL.tolist(), FAKE.tolist()
-
-
-def softplus(x: float) -> float:
-    return math.log1p(math.exp(x))
-
-
-def relu(x: float) -> float:
-    return max(0.0, x)
+from .test_losses import F_, FAKE, REAL, R, relu, softplus
 
 
 def mean(values) -> float:

@@ -13,8 +13,8 @@ from torch import nn
 from ganarena.data.base import GANDataModule
 from ganarena.data.in_memory import InMemoryDataset
 from ganarena.errors import GanArenaError
-from ganarena.features.channelwise import ChannelwiseFeatures
 from ganarena.features.base import FeatureExtractor, FeatureUnavailable
+from ganarena.features.channelwise import ChannelwiseFeatures
 from ganarena.features.classifier import DomainClassifierFeatures, train_command
 from ganarena.features.classifier_training import train_domain_classifier
 from ganarena.features.inception import InceptionFeatures
