@@ -31,7 +31,7 @@ RUN_FIGURES = [
 #: Settings that differ between any two runs by nature, never "what was compared": the run's
 #: name and where it writes.
 IGNORED_SETTINGS = ("tags", "task_name", "logger.wandb.name", "logger.wandb.job_type")
-IGNORED_SUFFIXES = ("dirpath", "save_dir", "default_root_dir")
+IGNORED_SUFFIXES = ("dirpath", "save_dir", "default_root_dir", "output_dir")
 
 
 def protocol(run: Run) -> str:
