@@ -119,6 +119,7 @@ INCEPTION_RUN = [
     "callbacks.fid.batch_size=4",
     "trainer.limit_train_batches=2",
     "~callbacks.class_coverage",
+    "~callbacks.precision_recall",  # FID alone: Inception on a CPU is slow
 ]
 
 
