@@ -265,16 +265,21 @@ class GANModule(pl.LightningModule):
     def _discriminate(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """D's scores, and its class logits when it has an auxiliary classifier (AC-GAN), of
         the augmented `x` when there is an augmentation."""
-        if self.augment is not None:
-            x = self.augment(x)
         if self.conditioning.auxiliary_classifier:
-            return self.discriminator.score_and_classify(x, labels)
-        return self.discriminator(x, labels), None
+            return self.discriminator.score_and_classify(self._augmented(x), labels)
+        return self._score(x, labels), None
+
+    def _augmented(self, x: Tensor) -> Tensor:
+        return x if self.augment is None else self.augment(x)
+
+    def _score(self, x: Tensor, labels: Tensor | None) -> Tensor:
+        """D's scores alone (no class logits) of the augmented `x`."""
+        return self.discriminator(self._augmented(x), labels)
 
     def _critic(self, labels: Tensor | None) -> Callable[[Tensor], Tensor]:
         """D as a function of its input alone, for penalties that differentiate through it:
         through the augmentation too, so their gradients are with respect to the images."""
-        return lambda x: self._discriminate(x, labels)[0]
+        return lambda x: self._score(x, labels)
 
     def _discriminator_step(
         self, optimizer: LightningOptimizer, real: Tensor, labels: Tensor | None
@@ -316,7 +321,7 @@ class GANModule(pl.LightningModule):
             real_scores = None
             if self.loss.generator_needs_real_scores:
                 with torch.no_grad():
-                    real_scores = self._discriminate(real, real_labels)[0]
+                    real_scores = self._score(real, real_labels)
             loss = self.loss.generator_loss(fake_scores, real_scores)
             total = loss
             if fake_logits is not None:

@@ -49,12 +49,10 @@ def cutout(images: Tensor, ratio: float = 0.5) -> Tensor:
     size_h, size_w = int(height * ratio + 0.5), int(width * ratio + 0.5)
     top = torch.randint(0, height + (1 - size_h % 2), (n, 1, 1), device=images.device)
     left = torch.randint(0, width + (1 - size_w % 2), (n, 1, 1), device=images.device)
-    rows = torch.arange(height, device=images.device)[None, :, None]
-    cols = torch.arange(width, device=images.device)[None, None, :]
-    inside = ((rows - top + size_h // 2).clamp(0) < size_h) & (rows >= top - size_h // 2)
-    inside_w = ((cols - left + size_w // 2).clamp(0) < size_w) & (cols >= left - size_w // 2)
-    mask = ~(inside & inside_w)
-    return images * mask[:, None].to(images.dtype)
+    rows = torch.arange(height, device=images.device)[None, :, None] - (top - size_h // 2)
+    cols = torch.arange(width, device=images.device)[None, None, :] - (left - size_w // 2)
+    inside = (rows >= 0) & (rows < size_h) & (cols >= 0) & (cols < size_w)
+    return images * (~inside)[:, None].to(images.dtype)
 
 
 POLICIES: dict[str, Callable[[Tensor], Tensor]] = {

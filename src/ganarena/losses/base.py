@@ -36,6 +36,11 @@ class Penalty(nn.Module):
         penalties on the scores themselves (LeCam). Most penalties only need the critic."""
         return self(critic, real, fake)
 
+    @staticmethod
+    def scores_of(critic: Critic, real: Tensor, fake: Tensor, scores: Scores | None) -> Scores:
+        """The step's scores when the loop passed them, else the critic's of both batches."""
+        return scores if scores is not None else (critic(real), critic(fake))
+
     def check_compatible(self, discriminator: nn.Module) -> None:
         """Raise or warn when this penalty does not fit the discriminator."""
 

@@ -39,7 +39,7 @@ class LeCam(Penalty):
         self.register_buffer("steps", torch.zeros((), dtype=torch.long))
 
     def penalize(self, critic: Critic, real: Tensor, fake: Tensor, scores: Scores | None) -> Tensor:
-        real_scores, fake_scores = scores if scores is not None else (critic(real), critic(fake))
+        real_scores, fake_scores = self.scores_of(critic, real, fake, scores)
         self.update(real_scores.detach(), fake_scores.detach())
         value = F.relu(real_scores - self.fake_average).pow(2).mean()
         value = value + F.relu(self.real_average - fake_scores).pow(2).mean()
@@ -139,7 +139,7 @@ class Consistency(Penalty):
         self.flip = flip
 
     def penalize(self, critic: Critic, real: Tensor, fake: Tensor, scores: Scores | None) -> Tensor:
-        real_scores, fake_scores = scores if scores is not None else (critic(real), critic(fake))
+        real_scores, fake_scores = self.scores_of(critic, real, fake, scores)
         transformed = critic(flip_and_translate(real.detach(), flip=self.flip))
         value = self.real_weight * (real_scores - transformed).pow(2).mean()
         if self.fake_weight > 0:

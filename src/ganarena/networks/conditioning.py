@@ -111,7 +111,10 @@ class ScoringDiscriminator(nn.Module):
         return score(features).squeeze(1) + self.label_head.project(features, labels)
 
     def score_and_features(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor]:
-        raise NotImplementedError
+        """The score and the flat features; by default from the subclass's `features` body
+        and linear `score` head (DCGAN, standard CNN, InfoGAN)."""
+        features = torch.flatten(self.features(self.labelled_input(x, labels)), 1)
+        return self.score_from(features, self.score, labels), features
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """Raw scores (logits or critic values, never squashed) of shape (N,)."""

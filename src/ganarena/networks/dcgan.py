@@ -90,10 +90,6 @@ class DCGANDiscriminator(ScoringDiscriminator):
         if normalization == "spectral":  # after init: it wraps the initialised weights
             apply_spectral_norm(self)
 
-    def score_and_features(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor]:
-        features = torch.flatten(self.features(self.labelled_input(x, labels)), 1)
-        return self.score_from(features, self.score, labels), features
-
 
 def _projection(in_features: int, layout: DCGANLayout) -> nn.Sequential:
     """The paper's first layer: a linear map of z reshaped to the coarsest feature map.

@@ -108,7 +108,3 @@ class InfoGANDiscriminator(ScoringDiscriminator):
         initialize(self, init, "model.discriminator.init")
         if normalization == "spectral":
             apply_spectral_norm(self)
-
-    def score_and_features(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor]:
-        features = self.features(self.labelled_input(x, labels))
-        return self.score_from(features, self.score, labels), features

@@ -105,7 +105,3 @@ class StandardCNNDiscriminator(ScoringDiscriminator):
         initialize(self, init, "model.discriminator.init")
         if normalization == "spectral":
             apply_spectral_norm(self)
-
-    def score_and_features(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor]:
-        features = torch.flatten(self.features(self.labelled_input(x, labels)), 1)
-        return self.score_from(features, self.score, labels), features
