@@ -165,6 +165,17 @@ def test_hinge_with_r1_from_the_command_line_trains(compose_config, tmp_path, pe
     assert all_finite(rows) and all(float(row["train/penalty_d"]) >= 0 for row in rows)
 
 
+def test_zcr_from_the_command_line_trains_with_conditioning_and_logs_g_term(
+    compose_config, tmp_path
+) -> None:
+    zcr = "+loss.penalties.zcr={_target_: ganarena.losses.LatentConsistency, noise_std: 0.05}"
+    run = tmp_path / "run"
+    train(compose_config(*FAST, "loss=hinge", zcr, "conditioning=projection", output_dir=run))
+    rows = [row for row in read_metrics(run) if row.get("train/penalty_g")]
+    assert rows and all_finite(rows)
+    assert all(float(row["train/penalty_g"]) <= 0 <= float(row["train/penalty_d"]) for row in rows)
+
+
 def test_a_penalty_is_added_to_and_removed_from_a_preset_by_name(compose_config) -> None:
     cfg = compose_config("loss=wgan_gp", R1_NAMED, "loss.penalties.gradient.weight=1")
     penalties = list(instantiate(cfg.loss).penalties)

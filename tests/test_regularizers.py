@@ -10,6 +10,8 @@ from ganarena.errors import GanArenaError
 from ganarena.losses import (
     BEGAN,
     Consistency,
+    LatentConsistency,
+    Latents,
     Lazy,
     LeCam,
     MaxGradientPenalty,
@@ -152,3 +154,56 @@ def test_flip_and_translate_moves_whole_images_within_an_eighth() -> None:
     rows, cols = moved[:, 0].nonzero()[:, 1], moved[:, 0].nonzero()[:, 2]
     assert (rows - 7).abs().max() <= 2 and (cols - 7).abs().max() <= 2
     assert len(set(zip(rows.tolist(), cols.tolist(), strict=True))) > 5
+
+
+def linear_generator(z: Tensor) -> Tensor:
+    """G(z) = 2z as a 1x1 'image' per latent dimension: G(z) - G(z̃) = 2(z - z̃)."""
+    return 2 * z[:, :, None, None]
+
+
+def test_zcr_penalises_d_by_its_score_change_under_a_latent_step() -> None:
+    noise = torch.randn(256, 3)
+    latents = Latents(noise, linear_generator)
+    fake = linear_generator(noise)
+    zcr = LatentConsistency(discriminator_weight=5.0, noise_std=0.1)
+
+    def critic(x: Tensor) -> Tensor:  # D(x) = Σx: D(G(z)) - D(G(z̃)) = -2 Σ σε ~ N(0, 4·3·σ²)
+        return x.flatten(1).sum(1)
+
+    torch.manual_seed(0)
+    value = zcr.penalize(critic, fake, fake, None, latents)
+    torch.manual_seed(0)
+    step = 0.1 * torch.randn_like(noise)
+    assert value.item() == pytest.approx(5.0 * (2 * step.sum(1)).pow(2).mean().item(), rel=1e-5)
+    assert value.item() == pytest.approx(5.0 * 4 * 3 * 0.01, rel=0.25)  # its expectation
+
+
+def test_zcr_pushes_g_apart_for_nearby_noise_and_needs_no_d() -> None:
+    noise = torch.randn(512, 4)
+    zcr = LatentConsistency(generator_weight=0.5, noise_std=0.1)
+    weight = torch.tensor(2.0, requires_grad=True)
+
+    def generator(z: Tensor) -> Tensor:  # G(z) = w·z: ‖G(z) - G(z̃)‖² averaged = w²σ² in mean
+        return weight * z[:, :, None, None]
+
+    value = zcr.penalize_generator(generator(noise), Latents(noise, generator))
+    assert value.item() == pytest.approx(-0.5 * 4 * 0.01, rel=0.2)
+    (grad,) = torch.autograd.grad(value, weight)
+    assert grad.item() < 0  # minimising it makes G more sensitive to z
+
+
+def test_zcr_adds_a_term_to_the_generator_loss_and_other_parts_do_not() -> None:
+    noise = torch.randn(8, 3)
+    latents = Latents(noise, linear_generator)
+    fake = linear_generator(noise)
+    assert NonSaturating(penalties={"r1": R1Penalty()}).generator_penalty(fake, latents) is None
+    lazy = NonSaturating(penalties={"zcr": Lazy(LatentConsistency(), every=4)})
+    assert lazy.generator_penalty(fake, latents).item() < 0  # only D's term is lazy
+
+
+def test_zcr_without_latents_stops_with_one_line() -> None:
+    x = torch.randn(4, 1, 8, 8)
+    with pytest.raises(GanArenaError, match="needs the fakes' noise and generator"):
+        LatentConsistency().penalize(half_squared_norm, x, x, None)
+    with pytest.raises(GanArenaError, match="noise_std must be > 0"):
+        LatentConsistency(noise_std=0)

@@ -33,7 +33,7 @@ from ganarena.data.base import GANDataModule
 from ganarena.errors import GanArenaError
 from ganarena.logger_rows import LoggerRows, Value
 from ganarena.loggers import forget_rows_after
-from ganarena.losses import GANLoss
+from ganarena.losses import GANLoss, Latents
 from ganarena.networks.averaging import GeneratorAverage, eval_mode
 from ganarena.options import require_int
 
@@ -97,6 +97,8 @@ class GANModule(pl.LightningModule):
             None if ema_decay is None else GeneratorAverage(generator, ema_decay)
         )
         self.last_training_step: TrainingStepRecord | None = None
+        #: The last G step's penalty term (zCR's), detached; None when the loss has none.
+        self.generator_penalty: Tensor | None = None
         #: The number of the training step under way (or just done), from 1.
         self.current_training_step = 0
         #: Whether that step is a logging step (see the module docstring).
@@ -285,15 +287,20 @@ class GANModule(pl.LightningModule):
         self, optimizer: LightningOptimizer, real: Tensor, labels: Tensor | None
     ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
         with self.toggled_optimizer(optimizer):
+            noise = self.sample_noise(real.shape[0])
             with torch.no_grad():
                 # Fakes take the real batch's labels, so penalties on mixtures of the two
                 # (gradient penalty interpolates) see one consistent label per sample.
-                fake = self.generator(self.sample_noise(real.shape[0]), labels)
+                fake = self.generator(noise, labels)
             real_scores, real_logits = self._discriminate(real, labels)
             fake_scores, fake_logits = self._discriminate(fake, labels)
             loss = self.loss.discriminator_loss(real_scores, fake_scores)
             penalty = self.loss.penalty(
-                self._critic(labels), real, fake, (real_scores, fake_scores)
+                self._critic(labels),
+                real,
+                fake,
+                (real_scores, fake_scores),
+                self._latents(noise, labels),
             )
             total = loss if penalty is None else loss + penalty
             if real_logits is not None:
@@ -316,7 +323,8 @@ class GANModule(pl.LightningModule):
         with self.toggled_optimizer(optimizer):
             count = real.shape[0]
             fake_labels = self.sample_labels(count)
-            fake = self.generator(self.sample_noise(count), fake_labels)
+            noise = self.sample_noise(count)
+            fake = self.generator(noise, fake_labels)
             fake_scores, fake_logits = self._discriminate(fake, fake_labels)
             real_scores = None
             if self.loss.generator_needs_real_scores:
@@ -326,6 +334,10 @@ class GANModule(pl.LightningModule):
             total = loss
             if fake_logits is not None:
                 total = loss + self.conditioning.classification_loss(fake_logits, fake_labels)
+            penalty = self.loss.generator_penalty(fake, self._latents(noise, fake_labels))
+            if penalty is not None:
+                total = total + penalty
+                self.generator_penalty = penalty.detach()
             optimizer.zero_grad(set_to_none=True)
             self.manual_backward(total)
             optimizer.step()
@@ -333,12 +345,18 @@ class GANModule(pl.LightningModule):
             self.generator_average.update(self.generator)
         return fake_scores.detach(), loss.detach()
 
+    def _latents(self, noise: Tensor, labels: Tensor | None) -> Latents:
+        """The noise of a batch of fakes and G with their labels bound, for zCR."""
+        return Latents(noise, lambda z: self.generator(z, labels))
+
     def _log_losses(self, loss_d: Tensor, loss_g: Tensor, penalty: Tensor | None) -> None:
         """Log on logging steps only: `self.log` costs about a millisecond per call in
         bookkeeping, more than a whole small GAN step on a CPU."""
         values = {"train/loss_d": loss_d, "train/loss_g": loss_g}
         if penalty is not None:
             values["train/penalty_d"] = penalty
+        if self.generator_penalty is not None:
+            values["train/penalty_g"] = self.generator_penalty
         values.update({f"train/{key}": value for key, value in self.loss.log_values().items()})
         if self.augment is not None:
             values.update({f"train/{k}": v for k, v in self.augment.log_values().items()})

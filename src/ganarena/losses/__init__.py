@@ -4,11 +4,12 @@ Losses: `Minimax`, `NonSaturating`, `LeastSquares`, `Wasserstein`, `Hinge`,
 `HingeNonSaturating`, `RelativisticAverage`, `RelativisticPairing`,
 `RelativisticAverageHinge`, `FDivergence` (the f-GAN family), `BEGAN`. Penalties (added to
 the D loss): `GradientPenalty` (two- or one-sided), `DRAGANPenalty`, `R1Penalty`, `R2Penalty`.
-`MaxGradientPenalty`, `LeCam`, `Consistency` (CR, bCR) and `Lazy` (any penalty every k steps).
+`MaxGradientPenalty`, `LeCam`, `Consistency` (CR, bCR), `LatentConsistency` (zCR, which also
+adds a term to G's loss) and `Lazy` (any penalty every k steps).
 Constraints (applied to D after each D step): `WeightClipping`.
 """
 
-from ganarena.losses.base import Constraint, Critic, GANLoss, Penalty
+from ganarena.losses.base import Constraint, Critic, GANLoss, Latents, Penalty
 from ganarena.losses.bce import Minimax, NonSaturating
 from ganarena.losses.began import BEGAN
 from ganarena.losses.constraints import WeightClipping
@@ -23,7 +24,7 @@ from ganarena.losses.penalties import (
     R1Penalty,
     R2Penalty,
 )
-from ganarena.losses.regularizers import Consistency, Lazy, LeCam
+from ganarena.losses.regularizers import Consistency, LatentConsistency, Lazy, LeCam
 from ganarena.losses.relativistic import (
     RelativisticAverage,
     RelativisticAverageHinge,
@@ -43,6 +44,8 @@ __all__ = [
     "GradientPenalty",
     "Hinge",
     "HingeNonSaturating",
+    "LatentConsistency",
+    "Latents",
     "Lazy",
     "LeCam",
     "LeastSquares",

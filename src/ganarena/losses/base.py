@@ -8,6 +8,7 @@ and for any state the loss keeps. A new loss is one subclass plus one YAML file.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -21,6 +22,15 @@ Critic = Callable[[Tensor], Tensor]
 Scores = tuple[Tensor, Tensor]
 
 
+@dataclass(frozen=True)
+class Latents:
+    """The noise a batch of fakes came from and the generator that made them (labels
+    bound), for penalties that perturb z (latent consistency, zCR)."""
+
+    noise: Tensor
+    generate: Callable[[Tensor], Tensor]
+
+
 class Penalty(nn.Module):
     """A regulariser added to the discriminator loss, e.g. a gradient penalty.
 
@@ -31,10 +41,23 @@ class Penalty(nn.Module):
     def forward(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
         raise NotImplementedError
 
-    def penalize(self, critic: Critic, real: Tensor, fake: Tensor, scores: Scores | None) -> Tensor:
+    def penalize(
+        self,
+        critic: Critic,
+        real: Tensor,
+        fake: Tensor,
+        scores: Scores | None,
+        latents: Latents | None = None,
+    ) -> Tensor:
         """The weighted penalty of one D step; `scores` are that step's D(x) and D(G(z)), for
-        penalties on the scores themselves (LeCam). Most penalties only need the critic."""
+        penalties on the scores themselves (LeCam), `latents` the fakes' noise and generator
+        (zCR). Most penalties only need the critic."""
         return self(critic, real, fake)
+
+    def penalize_generator(self, fake: Tensor, latents: Latents) -> Tensor | None:
+        """The weighted term this part adds to G's loss in the G step, or None (most parts
+        regularise D only; zCR has a G term too)."""
+        return None
 
     @staticmethod
     def scores_of(critic: Critic, real: Tensor, fake: Tensor, scores: Scores | None) -> Scores:
@@ -121,16 +144,29 @@ class GANLoss(nn.Module):
         raise NotImplementedError
 
     def penalty(
-        self, critic: Critic, real: Tensor, fake: Tensor, scores: Scores | None = None
+        self,
+        critic: Critic,
+        real: Tensor,
+        fake: Tensor,
+        scores: Scores | None = None,
+        latents: Latents | None = None,
     ) -> Tensor | None:
         """The sum of the weighted penalties, or None when the loss has none.
 
         `scores` (this step's D(x), D(G(z))) serve the penalties on scores (without them
-        those score the batches again)."""
+        those score the batches again); `latents` those that perturb the fakes' noise."""
         if not self.penalties:
             return None
-        values = [penalty.penalize(critic, real, fake, scores) for penalty in self.penalties]
+        values = [
+            penalty.penalize(critic, real, fake, scores, latents) for penalty in self.penalties
+        ]
         return torch.stack(values).sum()
+
+    def generator_penalty(self, fake: Tensor, latents: Latents) -> Tensor | None:
+        """The sum of the parts' terms for G's loss (zCR's), or None when no part has one."""
+        values = [penalty.penalize_generator(fake, latents) for penalty in self.penalties]
+        values = [value for value in values if value is not None]
+        return torch.stack(values).sum() if values else None
 
     def after_discriminator_step(self, discriminator: nn.Module) -> None:
         """Apply the constraints (e.g. weight clipping) after each D optimizer step."""

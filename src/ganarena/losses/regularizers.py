@@ -1,4 +1,5 @@
-"""Regularisers beyond the gradient penalties: LeCam, consistency, and lazy application.
+"""Regularisers beyond the gradient penalties: LeCam, consistency (CR, bCR, zCR), and lazy
+application.
 
 Each is a `Penalty`, so any loss takes any of them (`+loss.penalties.NAME={...}`).
 """
@@ -10,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganarena.errors import GanArenaError
-from ganarena.losses.base import Critic, GANLoss, Penalty, Scores
+from ganarena.losses.base import Critic, GANLoss, Latents, Penalty, Scores
 from ganarena.options import require_non_negative
 from ganarena.ranks import mean_across_ranks
 
@@ -38,7 +39,14 @@ class LeCam(Penalty):
         self.register_buffer("fake_average", torch.zeros(()))
         self.register_buffer("steps", torch.zeros((), dtype=torch.long))
 
-    def penalize(self, critic: Critic, real: Tensor, fake: Tensor, scores: Scores | None) -> Tensor:
+    def penalize(
+        self,
+        critic: Critic,
+        real: Tensor,
+        fake: Tensor,
+        scores: Scores | None,
+        latents: Latents | None = None,
+    ) -> Tensor:
         real_scores, fake_scores = self.scores_of(critic, real, fake, scores)
         self.update(real_scores.detach(), fake_scores.detach())
         value = F.relu(real_scores - self.fake_average).pow(2).mean()
@@ -82,12 +90,23 @@ class Lazy(Penalty):
         self.every = every
         self.steps = 0
 
-    def penalize(self, critic: Critic, real: Tensor, fake: Tensor, scores: Scores | None) -> Tensor:
+    def penalize(
+        self,
+        critic: Critic,
+        real: Tensor,
+        fake: Tensor,
+        scores: Scores | None,
+        latents: Latents | None = None,
+    ) -> Tensor:
         due = self.steps % self.every == 0
         self.steps += 1
         if not due:
             return torch.zeros((), device=real.device, dtype=real.dtype)
-        return self.every * self.penalty.penalize(critic, real, fake, scores)
+        return self.every * self.penalty.penalize(critic, real, fake, scores, latents)
+
+    def penalize_generator(self, fake: Tensor, latents: Latents) -> Tensor | None:
+        """The wrapped part's G term, every G step: only D's penalty is lazy."""
+        return self.penalty.penalize_generator(fake, latents)
 
     def get_extra_state(self) -> dict[str, int]:
         return {"steps": self.steps}
@@ -138,7 +157,14 @@ class Consistency(Penalty):
         self.fake_weight = require_non_negative("Consistency fake_weight", fake_weight, 10.0)
         self.flip = flip
 
-    def penalize(self, critic: Critic, real: Tensor, fake: Tensor, scores: Scores | None) -> Tensor:
+    def penalize(
+        self,
+        critic: Critic,
+        real: Tensor,
+        fake: Tensor,
+        scores: Scores | None,
+        latents: Latents | None = None,
+    ) -> Tensor:
         real_scores, fake_scores = self.scores_of(critic, real, fake, scores)
         transformed = critic(flip_and_translate(real.detach(), flip=self.flip))
         value = self.real_weight * (real_scores - transformed).pow(2).mean()
@@ -149,3 +175,66 @@ class Consistency(Penalty):
 
     def extra_repr(self) -> str:
         return f"real_weight={self.real_weight}, fake_weight={self.fake_weight}, flip={self.flip}"
+
+
+class LatentConsistency(Penalty):
+    """Latent consistency regularisation (zCR, Zhao et al. 2021): with z̃ = z + σ·N(0, I),
+    D is penalised by λ_dis E (D(G(z)) - D(G(z̃)))² (small steps in z should not change its
+    verdict) and G by -λ_gen E ‖G(z) - G(z̃)‖² (G should stay sensitive to z: against mode
+    collapse). ‖·‖² is the squared distance averaged over pixels, so λ_gen does not depend on
+    the image size. Defaults: σ = 0.03, λ_dis = 5, λ_gen = 0.5 (the paper's λ_dis is 5-20).
+    """
+
+    def __init__(
+        self,
+        discriminator_weight: float = 5.0,
+        generator_weight: float = 0.5,
+        noise_std: float = 0.03,
+    ) -> None:
+        super().__init__()
+        self.discriminator_weight = require_non_negative(
+            "LatentConsistency discriminator_weight", discriminator_weight, 5.0
+        )
+        self.generator_weight = require_non_negative(
+            "LatentConsistency generator_weight", generator_weight, 0.5
+        )
+        if not noise_std > 0:
+            raise GanArenaError(
+                f"LatentConsistency noise_std must be > 0, got {noise_std}: e.g. noise_std=0.03"
+            )
+        self.noise_std = float(noise_std)
+
+    def perturbed(self, latents: Latents) -> Tensor:
+        """G(z̃): the fakes of the perturbed noise."""
+        noise = latents.noise
+        return latents.generate(noise + self.noise_std * torch.randn_like(noise))
+
+    def penalize(
+        self,
+        critic: Critic,
+        real: Tensor,
+        fake: Tensor,
+        scores: Scores | None,
+        latents: Latents | None = None,
+    ) -> Tensor:
+        if latents is None:
+            raise GanArenaError(
+                "LatentConsistency (zCR) needs the fakes' noise and generator: call "
+                "loss.penalty(..., latents=Latents(noise, generate)), as GANModule does"
+            )
+        _, fake_scores = self.scores_of(critic, real, fake, scores)
+        with torch.no_grad():
+            perturbed = self.perturbed(latents)
+        return self.discriminator_weight * (fake_scores - critic(perturbed)).pow(2).mean()
+
+    def penalize_generator(self, fake: Tensor, latents: Latents) -> Tensor | None:
+        if self.generator_weight == 0:
+            return None
+        distance = (fake - self.perturbed(latents)).pow(2).flatten(1).mean(1).mean()
+        return -self.generator_weight * distance
+
+    def extra_repr(self) -> str:
+        return (
+            f"discriminator_weight={self.discriminator_weight}, "
+            f"generator_weight={self.generator_weight}, noise_std={self.noise_std}"
+        )

@@ -33,7 +33,8 @@ from ganarena.networks.normalization import (
 from ganarena.options import require_positive_int
 
 NAME = "the InfoGAN networks (model=infogan)"
-HIDDEN = 1024  # Lucic et al. 2018, Table 7
+HIDDEN = 1024  # Lucic et al. 2018, Table 7: the fully connected layer
+WIDTH = 64  # Lucic et al. 2018, Table 7: the first conv (D) / last transposed conv (G); 2x next
 
 
 def quarter_size(data_shape: tuple[int, ...]) -> tuple[int, int]:
@@ -53,28 +54,34 @@ class InfoGANGenerator(ConditionedGenerator):
         self,
         data_shape: tuple[int, ...],
         latent_dim: int = 64,
+        hidden: int = HIDDEN,
+        width: int = WIDTH,
         init: str = "dcgan",
         num_classes: int | None = None,
         conditioning: str = "none",
     ) -> None:
         super().__init__()
         require_positive_int("model.generator.latent_dim", latent_dim, 64)
+        require_positive_int("model.generator.hidden", hidden, HIDDEN)
+        require_positive_int("model.generator.width", width, WIDTH)
         channels, quarter = quarter_size(data_shape)
         self.data_shape = tuple(int(d) for d in data_shape)
         self.latent_dim, self.quarter = latent_dim, quarter
         self.set_conditioning(conditioning, num_classes)
-        self.fc1 = nn.Linear(latent_dim + self.label_features, HIDDEN)
-        self.norm1 = generator_norm(conditioning, HIDDEN, num_classes, spatial=False)
-        self.fc2 = nn.Linear(HIDDEN, 128 * quarter * quarter)
-        self.norm2 = generator_norm(conditioning, 128 * quarter * quarter, num_classes, False)
-        self.up1 = nn.ConvTranspose2d(128, 64, 4, 2, 1)
-        self.norm3 = generator_norm(conditioning, 64, num_classes)
-        self.up2 = nn.ConvTranspose2d(64, channels, 4, 2, 1)
+        self.width = width
+        self.fc1 = nn.Linear(latent_dim + self.label_features, hidden)
+        self.norm1 = generator_norm(conditioning, hidden, num_classes, spatial=False)
+        self.fc2 = nn.Linear(hidden, 2 * width * quarter * quarter)
+        self.norm2 = generator_norm(conditioning, 2 * width * quarter * quarter, num_classes, False)
+        self.up1 = nn.ConvTranspose2d(2 * width, width, 4, 2, 1)
+        self.norm3 = generator_norm(conditioning, width, num_classes)
+        self.up2 = nn.ConvTranspose2d(width, channels, 4, 2, 1)
         initialize(self, init, "model.generator.init")
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         h = F.relu(self.norm1(self.fc1(self.latent_input(z, labels)), labels))
-        h = F.relu(self.norm2(self.fc2(h), labels)).view(-1, 128, self.quarter, self.quarter)
+        h = F.relu(self.norm2(self.fc2(h), labels))
+        h = h.view(-1, 2 * self.width, self.quarter, self.quarter)
         h = F.relu(self.norm3(self.up1(h), labels))
         return torch.tanh(self.up2(h))
 
@@ -84,27 +91,31 @@ class InfoGANDiscriminator(ScoringDiscriminator):
         self,
         data_shape: tuple[int, ...],
         normalization: str = "batch",
+        hidden: int = HIDDEN,
+        width: int = WIDTH,
         init: str = "dcgan",
         num_classes: int | None = None,
         conditioning: str = "none",
     ) -> None:
         super().__init__()
+        require_positive_int("model.discriminator.hidden", hidden, HIDDEN)
+        require_positive_int("model.discriminator.width", width, WIDTH)
         channels, quarter = quarter_size(data_shape)
         self.normalization = check_normalization(normalization)
         self.set_conditioning(conditioning, num_classes)
         self.features = nn.Sequential(
-            nn.Conv2d(channels + self.label_channels, 64, 4, 2, 1),
+            nn.Conv2d(channels + self.label_channels, width, 4, 2, 1),
             nn.LeakyReLU(0.2),
-            nn.Conv2d(64, 128, 4, 2, 1),
-            *conv_normalization(normalization, 128),
+            nn.Conv2d(width, 2 * width, 4, 2, 1),
+            *conv_normalization(normalization, 2 * width),
             nn.LeakyReLU(0.2),
             nn.Flatten(1),
-            nn.Linear(128 * quarter * quarter, HIDDEN),
-            *linear_normalization(normalization, HIDDEN),
+            nn.Linear(2 * width * quarter * quarter, hidden),
+            *linear_normalization(normalization, hidden),
             nn.LeakyReLU(0.2),
         )
-        self.score = nn.Linear(HIDDEN, 1)
-        self.label_head = LabelHead(conditioning, HIDDEN, num_classes)
+        self.score = nn.Linear(hidden, 1)
+        self.label_head = LabelHead(conditioning, hidden, num_classes)
         initialize(self, init, "model.discriminator.init")
         if normalization == "spectral":
             apply_spectral_norm(self)
