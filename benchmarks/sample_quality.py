@@ -1,7 +1,8 @@
 """Do the digits look like digits? Samples judged by a classifier that FID never reads.
 
 Each architecture trains the default digits run (`python src/train.py model=NAME`, its
-default length) and its final generator makes 1,797 samples from fixed noise. They are judged:
+default length), or each setting given as overrides (`--settings "loss=hinge" ...`), and its
+final generator makes 1,797 samples from fixed noise. They are judged:
 
 - by an independent judge: an RBF support-vector classifier (scikit-learn's SVC, a different
   model family from the CNN that FID reads), trained on 80% of the digits; a sample counts as
@@ -14,6 +15,10 @@ Reference rows give the same figures for held-out real digits and for real digit
 noise (σ = 40 of 255). Results go to `benchmarks/results/sample_quality.md` (and `.jsonl`).
 
     python benchmarks/sample_quality.py --models dcgan sndcgan resnet infogan --seeds 1 2 3
+    python benchmarks/sample_quality.py --settings "loss=rpgan" "loss=r3gan" --seeds 1
+    # small data: a tenth of the digits, as long as the default run, ± augmentation
+    python benchmarks/sample_quality.py --seeds 1 2 --settings "data.fraction=0.1" \
+        "data.fraction=0.1 augment=diffaugment" "data.fraction=0.1 augment=ada" -- train_steps=3360
 """
 
 from __future__ import annotations
@@ -66,15 +71,15 @@ def judged(svm: SVC, samples: np.ndarray, real: np.ndarray) -> dict[str, float]:
     return {"accepted": accepted(svm, samples), "precision": precision, "recall": recall}
 
 
-def train_run(model: str, seed: int, folder: Path, extra: list[str]) -> tuple[Path, float]:
-    command = [sys.executable, "src/train.py", f"model={model}", f"seed={seed}", "logger=csv"]
+def train_run(setting: str, seed: int, folder: Path, extra: list[str]) -> tuple[Path, float]:
+    command = [sys.executable, "src/train.py", *setting.split(), f"seed={seed}", "logger=csv"]
     command += ["~callbacks.rich_progress_bar", "+trainer.enable_progress_bar=false", *extra]
     command.append(f"hydra.run.dir={folder}")
     env = {**os.environ, "WANDB_MODE": "disabled"}
     start = time.perf_counter()
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     if result.returncode != 0:
-        sys.exit(f"{model} failed:\n{result.stderr[-3000:]}")
+        sys.exit(f"{setting} failed:\n{result.stderr[-3000:]}")
     return folder, time.perf_counter() - start
 
 
@@ -101,6 +106,7 @@ def mean_std(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["dcgan", "sndcgan"])
+    parser.add_argument("--settings", nargs="+", help="rows as overrides (instead of --models)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1])
     parser.add_argument("--out", type=Path, default=RESULTS / "sample_quality.md")
     parser.add_argument("overrides", nargs="*", help="more overrides for every run")
@@ -112,13 +118,14 @@ def main() -> None:
         "held-out real digits": judged(svm, held_out, real),
         "real digits + noise σ=40/255": judged(svm, np.clip(held_out + noise, -1, 1), real),
     }
+    settings = args.settings or [f"model={model}" for model in args.models]
     records = []
-    for model in args.models:
+    for setting in settings:
         for seed in args.seeds:
             with tempfile.TemporaryDirectory() as folder:
-                run, seconds = train_run(model, seed, Path(folder) / "run", args.overrides)
+                run, seconds = train_run(setting, seed, Path(folder) / "run", args.overrides)
                 record = judged(svm, samples_of(run, 1797), real)
-                record.update(model=model, seed=seed, seconds=seconds,
+                record.update(setting=setting, seed=seed, seconds=seconds,
                               fid=last_logged(run, "val/fid"))  # fmt: skip
             records.append(record)
             print(json.dumps(record), flush=True)
@@ -126,8 +133,9 @@ def main() -> None:
         f"Independent judge: SVC on 80% of the digits, held-out accuracy {100 * accuracy:.1f}%;"
         f" accepted = a class with probability > {CONFIDENT}. Precision and recall: k = 3"
         " nearest neighbours in pixel space, 1,797 samples against the 1,797 digits. FID: the"
-        " run's last, from the digits classifier, 10,000 samples. Mean ± std over seeds "
-        f"{', '.join(map(str, args.seeds))}.",
+        " run's last, from the digits classifier, 10,000 samples against the 1,797 digits. Mean"
+        f" ± std over seeds {', '.join(map(str, args.seeds))}. Every run: "
+        f"`{' '.join(args.overrides) or 'the defaults'}`.",
         "",
         "| samples | % accepted by the judge | precision | recall | FID | run, s |",
         "|---|---|---|---|---|---|",
@@ -137,10 +145,10 @@ def main() -> None:
             f"| {name} | {100 * figures['accepted']:.1f} | {figures['precision']:.2f} | "
             f"{figures['recall']:.2f} | – | – |"
         )
-    for model in args.models:
-        runs = [r for r in records if r["model"] == model]
+    for setting in settings:
+        runs = [r for r in records if r["setting"] == setting]
         lines.append(
-            f"| `model={model}` | {mean_std([r['accepted'] for r in runs], 100)} | "
+            f"| `{setting}` | {mean_std([r['accepted'] for r in runs], 100)} | "
             f"{mean_std([r['precision'] for r in runs], digits=2)} | "
             f"{mean_std([r['recall'] for r in runs], digits=2)} | "
             f"{mean_std([r['fid'] for r in runs], digits=2)} | "

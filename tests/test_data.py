@@ -88,6 +88,28 @@ def test_digits_resize_to_image_size():
     assert datamodule.name == "digits-16"
 
 
+def test_a_fraction_of_the_digits_trains_while_metrics_compare_with_all_of_them():
+    small = DigitsDataModule(fraction=0.1)
+    small.setup("fit")
+    counts = torch.bincount(small.train_dataset.labels, minlength=10)
+    full_counts = torch.bincount(DigitsDataModule(fraction=1.0).real_labels(1797), minlength=10)
+    assert torch.equal(counts, (full_counts * 0.1).round().long())  # a tenth of every class
+    assert len(small.train_dataset) == 179 and small.num_reference_samples == 1797
+    assert torch.equal(small.real_samples(1797), DigitsDataModule().real_samples(1797))
+    train = {tuple(image.flatten().tolist()) for image in small.train_dataset.samples}
+    reference = {tuple(image.flatten().tolist()) for image in small.reference_dataset.samples}
+    assert train <= reference
+    again = DigitsDataModule(fraction=0.1)
+    again.setup("fit")
+    assert torch.equal(again.train_dataset.samples, small.train_dataset.samples)
+
+
+@pytest.mark.parametrize("fraction", [0, 1.5, -0.1])
+def test_a_fraction_outside_zero_one_stops_with_one_line(fraction):
+    with pytest.raises(GanArenaError, match=r"data.fraction must lie in \(0, 1\]"):
+        DigitsDataModule(fraction=fraction)
+
+
 def test_real_samples_are_deterministic_and_bounded():
     first, second = DigitsDataModule(), DigitsDataModule()
     samples = first.real_samples(100)

@@ -76,7 +76,7 @@ def save_pictures(
     path = output_dir / "samples.png"
     if len(shape) == 3:
         return save_image_grid(samples, path, nrow=8)
-    real = datamodule.real_samples(min(count, len(datamodule.train_dataset)))
+    real = datamodule.real_samples(min(count, datamodule.num_reference_samples))
     return save_scatter(samples, real, path, means=getattr(datamodule, "means", None))
 
 

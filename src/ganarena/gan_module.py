@@ -104,6 +104,8 @@ class GANModule(pl.LightningModule):
         #: Whether that step is a logging step (see the module docstring).
         self.logs_this_step = False
         self.logger_rows = LoggerRows()
+        #: The latest values for the progress bar, as Python numbers (`GANProgressBar`).
+        self.progress_bar_values: dict[str, float] = {}
         #: Real images one training step shows D, on all ranks together (for `kimg`).
         self.real_images_per_step = 0
         loss.check_compatible(discriminator)
@@ -175,12 +177,16 @@ class GANModule(pl.LightningModule):
         """Add `values` to this training step's logger row (see `ganarena.logger_rows`).
 
         With `callback_metrics` they also go to `trainer.callback_metrics` (what checkpoint
-        monitors read) and, with `progress_bar`, to the progress bar; Lightning allows that
-        inside the training loop's hooks only, not in `on_train_end`.
+        monitors read; Lightning allows that inside the training loop's hooks only, not in
+        `on_train_end`). With `progress_bar` they go to `progress_bar_values`, as numbers read
+        now, once: what Lightning's own progress-bar metrics would read again on every later
+        step of the epoch (a device sync per step).
         """
         self.logger_rows.add(values)
         if callback_metrics:
-            self.log_dict(dict(values), prog_bar=progress_bar, logger=False)
+            self.log_dict(dict(values), logger=False)
+        if progress_bar:
+            self.progress_bar_values.update({name: float(value) for name, value in values.items()})
 
     # -- Lightning hooks ----------------------------------------------------------------------
     def setup(self, stage: str) -> None:

@@ -13,6 +13,7 @@ from ganarena.callbacks.guards import NonFiniteLossGuard
 from ganarena.callbacks.last_checkpoint import LastCheckpoint
 from ganarena.callbacks.measurement import ScheduledMeasurement
 from ganarena.callbacks.mode_coverage import ModeCoverageCallback
+from ganarena.callbacks.progress_bar import GANProgressBar
 from ganarena.callbacks.samples import SampleWriter
 from ganarena.callbacks.stacked_modes import StackedModesCallback
 from ganarena.callbacks.sync_check import ParameterSyncCheck
@@ -22,6 +23,7 @@ __all__ = [
     "ClassFIDCallback",
     "ConditionalAccuracyCallback",
     "FIDCallback",
+    "GANProgressBar",
     "InceptionScoreCallback",
     "KIDCallback",
     "LastCheckpoint",

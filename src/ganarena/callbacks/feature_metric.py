@@ -56,7 +56,7 @@ class FeatureMetricCallback(ScheduledMeasurement):
         bank = feature_bank(datamodule)
         self.extractor = bank.extractor(self.spec, device)
         self.real_count = min(
-            self.num_real_samples or self.num_samples, len(datamodule.train_dataset)
+            self.num_real_samples or self.num_samples, datamodule.num_reference_samples
         )
         reason = self.check(datamodule, self.extractor)
         if reason is not None:

@@ -67,7 +67,7 @@ class SampleWriter(pl.Callback):
             save_image_grid(fake, path, nrow=columns)
         else:
             datamodule = trainer.datamodule
-            real = datamodule.real_samples(min(len(noise), len(datamodule.train_dataset)))
+            real = datamodule.real_samples(min(len(noise), datamodule.num_reference_samples))
             means = getattr(datamodule, "means", None)
             save_scatter(fake, real, path, means=means, title=f"step {step}")
         self._send_to_loggers(trainer, path, step)

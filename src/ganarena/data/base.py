@@ -45,6 +45,9 @@ class GANDataModule(LightningDataModule, ABC):
         #: module from its loss's n_critic before the loader is built.
         self.batches_per_step = 1
         self.train_dataset: Dataset | None = None
+        #: The data metrics compare against and the domain classifier learns: the training
+        #: data, unless a subclass trains on a subset of a larger set (digits' `fraction`).
+        self.reference_dataset: Dataset | None = None
 
     @property
     @abstractmethod
@@ -74,6 +77,8 @@ class GANDataModule(LightningDataModule, ABC):
         if self.train_dataset is not None:
             return
         self.train_dataset = self.build_train_dataset()
+        if self.reference_dataset is None:
+            self.reference_dataset = self.train_dataset
 
     def train_dataloader(self) -> DataLoader:
         """Batches of `samples_per_step` in an order that resumes exactly (`ResumableLoader`);
@@ -104,8 +109,14 @@ class GANDataModule(LightningDataModule, ABC):
         epoch = trainer.current_epoch
         return epoch, steps - epoch * int(trainer.num_training_batches)
 
+    @property
+    def num_reference_samples(self) -> int:
+        """How many real samples `real_samples` can give (the reference data's size)."""
+        return len(self._ready_dataset())
+
     def real_samples(self, n: int) -> torch.Tensor:
-        """The first `n` of a fixed permutation: the same real samples for every call and run."""
+        """The first `n` of a fixed permutation of the reference data (the training data
+        unless the module keeps a larger set): the same real samples for every call and run."""
         dataset = self._ready_dataset()
         indices = self._real_indices(n)
         if isinstance(dataset, InMemoryDataset):
@@ -132,12 +143,13 @@ class GANDataModule(LightningDataModule, ABC):
         return torch.randperm(size, generator=generator)[:n].tolist()
 
     def _ready_dataset(self) -> Dataset:
-        """Set up on demand so `real_samples` also works outside a Trainer (one process)."""
-        if self.train_dataset is None:
+        """The reference data, set up on demand so `real_samples` also works outside a
+        Trainer (one process)."""
+        if self.reference_dataset is None:
             self.prepare_data()
             self.setup("fit")
-        assert self.train_dataset is not None
-        return self.train_dataset
+        assert self.reference_dataset is not None
+        return self.reference_dataset
 
     def _require_enough_samples(self, size: int) -> None:
         if size < self.samples_per_step:

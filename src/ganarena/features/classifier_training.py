@@ -115,7 +115,7 @@ def train_domain_classifier(
     check_labelled_images(datamodule)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    train_set, test_set = split(datamodule.train_dataset, options.test_fraction, options.seed)
+    train_set, test_set = split(datamodule.reference_dataset, options.test_fraction, options.seed)
     device = torch.device(device)
     with torch.random.fork_rng(devices=[]), single_cpu_thread(device):
         torch.manual_seed(options.seed)

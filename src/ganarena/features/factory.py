@@ -106,7 +106,7 @@ def ensure_classifier(spec: FeatureSpec, datamodule: GANDataModule) -> Path:
         raise FeatureUnavailable(f"domain classifier '{path}' not found: train it with {command}")
     if len(datamodule.sample_shape) != 3 or not datamodule.num_classes:
         raise FeatureUnavailable(f"{datamodule.name} is not labelled image data")
-    dataset = datamodule.train_dataset
+    dataset = datamodule.reference_dataset
     size = len(dataset) * _values_per_sample(datamodule.sample_shape) if dataset else None
     if not isinstance(dataset, InMemoryDataset) or size is None or size > AUTO_TRAIN_MAX_VALUES:
         raise FeatureUnavailable(

@@ -1,0 +1,19 @@
+"""The progress bar, showing the module's latest losses without reading the device."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning.pytorch as pl
+from lightning.pytorch.callbacks import RichProgressBar
+
+
+class GANProgressBar(RichProgressBar):
+    """Lightning's rich progress bar with the module's `progress_bar_values` (numbers read
+    on logging steps) beside its own fields. Values logged with `prog_bar=True` would be
+    read off the device on every step instead, until the epoch ends."""
+
+    def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
+        metrics = super().get_metrics(trainer, pl_module)
+        metrics.update(getattr(pl_module, "progress_bar_values", {}))
+        return metrics
