@@ -262,6 +262,7 @@ ARCHITECTURES = {
         InfoGANDiscriminator,
         [(1, 8, 8), (3, 16, 16), (1, 28, 28), (3, 32, 32)],
     ),
+    "compact": (InfoGANGenerator, MLPDiscriminator, [(1, 8, 8), (1, 12, 12), (3, 16, 16)]),
 }
 CASES = [
     (name, shape, method)
@@ -354,3 +355,20 @@ def test_every_architecture_trains_on_digits(
     losses = column(rows, "train/loss_d") + column(rows, "train/loss_g")
     assert len(losses) == 8 and all(torch.isfinite(torch.tensor(losses)))
     assert column(rows, "val/fid")[0] > 0
+
+
+def test_infogan_widths_are_options_and_compact_uses_the_narrow_ones(compose_config) -> None:
+    from hydra.utils import instantiate
+
+    cfg = compose_config("model=compact")
+    generator = instantiate(cfg.model.generator, data_shape=(1, 8, 8))
+    discriminator = instantiate(cfg.model.discriminator, data_shape=(1, 8, 8))
+    assert (generator.fc1.out_features, generator.up1.in_channels) == (256, 64)
+    assert generator.up1.out_channels == 32
+    assert [m.out_features for m in discriminator.modules() if isinstance(m, nn.Linear)] == [
+        512, 512, 1,
+    ]  # fmt: skip
+    narrow = InfoGANDiscriminator((1, 8, 8), hidden=128, width=16)
+    assert [m.out_channels for m in narrow.modules() if isinstance(m, nn.Conv2d)] == [16, 32]
+    with pytest.raises(GanArenaError, match=r"model\.generator\.hidden"):
+        InfoGANGenerator((1, 8, 8), hidden=0)

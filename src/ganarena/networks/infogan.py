@@ -34,7 +34,7 @@ from ganarena.options import require_positive_int
 
 NAME = "the InfoGAN networks (model=infogan)"
 HIDDEN = 1024  # Lucic et al. 2018, Table 7: the fully connected layer
-WIDTH = 64  # Lucic et al. 2018, Table 7: the first conv (D) / last transposed conv (G); 2x next
+WIDTH = 64  # Lucic et al. 2018, Table 7: the first conv of D, the last transposed conv of G
 
 
 def quarter_size(data_shape: tuple[int, ...]) -> tuple[int, int]:
