@@ -2,14 +2,28 @@
 
 Both loops train the same DCGAN pair with the same loss and optimizers on the same data
 (scikit-learn digits, 8x8) for the same number of steps; the script reports steps per second
-and gan-arena's overhead. Run: `python benchmarks/step_overhead.py [--steps 2000] [--device cuda]`.
+and gan-arena's overhead, for two gan-arena paths, alternated with the hand-written loop:
+
+- `stripped`: a Trainer with no callbacks and no loggers (the module's own cost);
+- `user`: `python src/train.py` as a user runs it, in its own process, with the default
+  callbacks and loggers (W&B offline, CSV, progress bar, checkpoints, NaN guard,
+  diagnostics) and only the sample metrics removed (FID, precision/recall, coverage: they
+  are measured apart, benchmarks/metrics_cost.py), timed from step `--warmup` on.
+
+Run: `python benchmarks/step_overhead.py [--steps 2000] [--paths stripped user] [--device cuda]`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import lightning.pytorch as pl
 import torch
@@ -96,13 +110,66 @@ def with_lightning(
     return timer.seconds
 
 
+REPO = Path(__file__).resolve().parents[1]
+#: The callbacks that measure samples (reported apart); everything else stays in.
+SAMPLE_METRICS = ("fid", "precision_recall", "class_coverage", "conditional_accuracy",
+                  "class_fid", "mode_coverage", "stacked_modes")  # fmt: skip
+
+
+class UserPathTimer(pl.Callback):
+    """Times the training steps after `warmup` (after every other callback's work on them)
+    up to the one before the last (whose end-of-run save a hand-written loop does not make),
+    and writes the time and the step count to `path`."""
+
+    def __init__(self, path: str, warmup: int, last: int) -> None:
+        self.path, self.warmup, self.last = path, warmup, last
+
+    def on_train_batch_end(self, trainer, pl_module, *args) -> None:
+        step = pl_module.training_steps
+        if step == self.warmup:
+            synchronize(pl_module.device)
+            self.start = time.perf_counter()
+        elif step == self.last:
+            synchronize(pl_module.device)
+            seconds = time.perf_counter() - self.start
+            timing = {"seconds": seconds, "steps": step - self.warmup}
+            Path(self.path).write_text(json.dumps(timing))
+
+
+def user_path(steps: int, warmup: int, batch_size: int, device: torch.device) -> float:
+    """Seconds for `steps` training steps of `python src/train.py`, after `warmup`."""
+    with tempfile.TemporaryDirectory() as folder:
+        timing = Path(folder) / "timing.json"
+        timer = (
+            f"+callbacks.step_timer={{_target_: step_overhead.UserPathTimer, path: '{timing}', "
+            f"warmup: {warmup}, last: {warmup + steps}}}"
+        )
+        command = [
+            sys.executable, "src/train.py", f"train_steps={warmup + steps + 1}",
+            f"data.batch_size={batch_size}",
+            "trainer.accelerator=" + ("gpu" if device.type == "cuda" else "cpu"),
+            *(f"~callbacks.{name}" for name in SAMPLE_METRICS), timer,
+            f"hydra.run.dir={folder}/run",
+        ]  # fmt: skip
+        env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(REPO / "benchmarks")}
+        result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+        if result.returncode != 0 or not timing.is_file():
+            sys.exit(f"src/train.py failed:\n{result.stderr[-3000:]}")
+        return json.loads(timing.read_text())["seconds"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--paths", nargs="+", default=["stripped", "user"])
+    parser.add_argument("--warmup", type=int, default=200, help="user path: steps not timed")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads, both loops")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the user path's own process
     device = torch.device(args.device)
     datamodule = DigitsDataModule(batch_size=args.batch_size)
     datamodule.setup("fit")
@@ -113,14 +180,25 @@ def main() -> None:
         + f", batch {args.batch_size}"
     )
     hand_written(datamodule, 200, device)  # warm-up
-    hand_times, arena_times = [], []
-    for _ in range(args.repeats):  # alternate, so a busy spell on a shared machine hits both
-        hand_times.append(hand_written(datamodule, args.steps, device))
-        arena_times.append(with_lightning(datamodule, args.steps, device))
-    hand, arena = min(hand_times), min(arena_times)
-    print(f"hand-written loop: {args.steps / hand:8.1f} steps/s")
-    print(f"gan-arena:         {args.steps / arena:8.1f} steps/s")
-    print(f"overhead:          {100 * (arena / hand - 1):8.1f} %")
+    runs = {
+        "stripped": lambda: with_lightning(datamodule, args.steps, device),
+        "user": lambda: user_path(args.steps, args.warmup, args.batch_size, device),
+    }
+    hand_times: list[float] = []
+    times: dict[str, list[float]] = {path: [] for path in args.paths}
+    for _ in range(args.repeats):  # alternate, so a busy spell on a shared machine hits all
+        for path in args.paths:
+            hand_times.append(hand_written(datamodule, args.steps, device))
+            times[path].append(runs[path]())
+    hand = min(hand_times)
+    print(f"hand-written loop:      {args.steps / hand:8.1f} steps/s")
+    for path, seconds in times.items():
+        arena = min(seconds)
+        print(
+            f"gan-arena, {path:9s}:   {args.steps / arena:8.1f} steps/s = "
+            f"{hand / arena:.3f} of the hand-written loop "
+            f"(overhead {100 * (arena / hand - 1):.1f} %)"
+        )
     if device.type == "cuda":
         bf16 = min(
             with_lightning(datamodule, args.steps, device, "bf16-mixed")
