@@ -1,7 +1,7 @@
 """`last.ckpt`: the point a run resumes from, kept fresh and written so that a kill never spoils it.
 
 It is written every `every_n_steps` training steps, every `every_minutes` minutes, on the
-last step of every epoch and of the run, and at the step boundary after a request to stop:
+last step of the run, and at the step boundary after a request to stop:
 SIGTERM (what a scheduler sends before it kills a job), SIGINT (Ctrl+C) or a cluster's
 preemption signal
 (SIGUSR1 or SIGUSR2, when a handler such as submitit's is installed for it: that handler then
@@ -115,13 +115,11 @@ class LastCheckpoint(pl.Callback):
     ) -> None:
         step = pl_module.training_steps
         save, stop = self._decide(trainer, step)
-        # The end of an epoch or of the run is saved here too, in the step, not at epoch end:
-        # Lightning then resumes inside the epoch where the run stopped (a budget stop
-        # included), rather than starting a new one.
-        ends = batch_idx + 1 >= trainer.num_training_batches or pl_module.stops_after(
-            step, batch_idx
-        )
-        if save or ends:
+        # The run's last step is saved here too, in the step, not at the end of fit: Lightning
+        # then resumes inside the epoch where the run stopped (a budget stop included), rather
+        # than starting a new one. Other epoch ends are not saved: on small data an epoch is a
+        # few dozen steps, and a save per epoch cost more than the steps between them.
+        if save or pl_module.stops_after(step, batch_idx):
             self.save(trainer, step)
         if stop:
             self._stop(trainer, step)
