@@ -62,6 +62,7 @@ def test_fid_can_be_the_checkpoint_monitor_and_the_optimized_metric(
         *metric_overrides(classifier_dir),
         "callbacks.fid.every_n_steps=2",
         "callbacks.model_checkpoint.monitor=val/fid",
+        "callbacks.model_checkpoint.every_n_train_steps=4",  # optimizer steps: training step 2
         "optimized_metric=val/fid",
         output_dir=run,
     )
