@@ -75,6 +75,7 @@ class GANModule(pl.LightningModule):
         ema_decay: float | None = None,
         seed: int | None = 0,
         augment: Augment | None = None,
+        compile_networks: bool | str = False,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -108,6 +109,12 @@ class GANModule(pl.LightningModule):
         self.progress_bar_values: dict[str, float] = {}
         #: Real images one training step shows D, on all ranks together (for `kimg`).
         self.real_images_per_step = 0
+        #: torch.compile G and D for the adversarial passes: False, True (inductor) or the name
+        #: of a torch.compile backend (`compile=` in the config). Penalties differentiate
+        #: through the eager D (compiled double backward is unsupported); sampling uses the
+        #: eager G.
+        self.compile_networks = compile_networks
+        self._compiled: dict[str, Callable[..., Tensor]] = {}  # a dict: not submodules
         loss.check_compatible(discriminator)
 
     # -- what callbacks and evaluation use ----------------------------------------------------
@@ -281,13 +288,28 @@ class GANModule(pl.LightningModule):
         return x if self.augment is None else self.augment(x)
 
     def _score(self, x: Tensor, labels: Tensor | None) -> Tensor:
-        """D's scores alone (no class logits) of the augmented `x`."""
-        return self.discriminator(self._augmented(x), labels)
+        """D's scores alone (no class logits) of the augmented `x`, for the adversarial
+        passes (through the compiled D when `compile_networks` is set)."""
+        return self._network("discriminator")(self._augmented(x), labels)
 
     def _critic(self, labels: Tensor | None) -> Callable[[Tensor], Tensor]:
         """D as a function of its input alone, for penalties that differentiate through it:
-        through the augmentation too, so their gradients are with respect to the images."""
-        return lambda x: self._score(x, labels)
+        through the augmentation too, so their gradients are with respect to the images. The
+        eager D: torch.compile does not support the double backward of gradient penalties."""
+        return lambda x: self.discriminator(self._augmented(x), labels)
+
+    def _network(self, name: str) -> Callable[..., Tensor]:
+        """The generator or discriminator, compiled on first use when `compile_networks` is set.
+
+        The optimizers' requires_grad toggling happens outside the compiled region; dynamo
+        guards on it and keeps one graph per state (pytorch#139476 is a toggle inside one)."""
+        network = getattr(self, name)
+        if not self.compile_networks:
+            return network
+        if name not in self._compiled:
+            backend = "inductor" if self.compile_networks is True else str(self.compile_networks)
+            self._compiled[name] = torch.compile(network, backend=backend)
+        return self._compiled[name]
 
     def _discriminator_step(
         self, optimizer: LightningOptimizer, real: Tensor, labels: Tensor | None
@@ -297,7 +319,7 @@ class GANModule(pl.LightningModule):
             with torch.no_grad():
                 # Fakes take the real batch's labels, so penalties on mixtures of the two
                 # (gradient penalty interpolates) see one consistent label per sample.
-                fake = self.generator(noise, labels)
+                fake = self._network("generator")(noise, labels)
             real_scores, real_logits = self._discriminate(real, labels)
             fake_scores, fake_logits = self._discriminate(fake, labels)
             loss = self.loss.discriminator_loss(real_scores, fake_scores)
@@ -330,7 +352,7 @@ class GANModule(pl.LightningModule):
             count = real.shape[0]
             fake_labels = self.sample_labels(count)
             noise = self.sample_noise(count)
-            fake = self.generator(noise, fake_labels)
+            fake = self._network("generator")(noise, fake_labels)
             fake_scores, fake_logits = self._discriminate(fake, fake_labels)
             real_scores = None
             if self.loss.generator_needs_real_scores:

@@ -1,0 +1,49 @@
+"""The compiled path (`compile=...`) trains to the same losses as the eager one."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ganarena.training import train
+
+from .helpers import FAST, column, read_metrics
+
+LOSSES = ("train/loss_d", "train/loss_g")
+
+
+def losses_of(compose_config, tmp_path, name: str, *overrides: str) -> dict[str, list[float]]:
+    run = tmp_path / name
+    train(compose_config(*FAST, *overrides, output_dir=run))
+    rows = read_metrics(run)
+    return {key: column(rows, key) for key in LOSSES}
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [],
+        ["loss=wgan_gp"],  # the penalty's double backward through the eager D
+        ["loss=r3gan", "augment=diffaugment"],  # R1 + R2 and augmentation in front of D
+        ["loss=began"],  # the autoencoder D
+        ["conditioning=projection", "model=sndcgan"],
+    ],
+    ids=["default", "wgan_gp", "r3gan_diffaugment", "began", "projection_sndcgan"],
+)
+def test_compiled_graphs_give_the_eager_losses(compose_config, tmp_path, overrides) -> None:
+    """aot_eager: dynamo's graphs and AOT autograd without code generation, which is where a
+    stale graph would drop gradients (pytorch#139476)."""
+    eager = losses_of(compose_config, tmp_path, "eager", *overrides)
+    compiled = losses_of(compose_config, tmp_path, "compiled", *overrides, "compile=aot_eager")
+    for key in LOSSES:
+        assert len(compiled[key]) == len(eager[key]) == 4
+        assert compiled[key] == pytest.approx(eager[key], rel=1e-4, abs=1e-5), key
+
+
+@pytest.mark.slow
+def test_inductor_compiled_default_run_gives_the_eager_losses(compose_config, tmp_path) -> None:
+    torch._dynamo.reset()
+    eager = losses_of(compose_config, tmp_path, "eager")
+    compiled = losses_of(compose_config, tmp_path, "compiled", "compile=true")
+    for key in LOSSES:
+        assert compiled[key] == pytest.approx(eager[key], rel=1e-3, abs=1e-4), key
