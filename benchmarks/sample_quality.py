@@ -71,16 +71,20 @@ def judged(svm: SVC, samples: np.ndarray, real: np.ndarray) -> dict[str, float]:
     return {"accepted": accepted(svm, samples), "precision": precision, "recall": recall}
 
 
-def train_run(setting: str, seed: int, folder: Path, extra: list[str]) -> tuple[Path, float]:
+def train_run(setting: str, seed: int, folder: Path, extra: list[str]) -> tuple[Path | None, float]:
+    """The run's folder and its seconds; no folder when it stopped with an error (a diverged
+    loss, say), which is then printed and reported as such."""
     command = [sys.executable, "src/train.py", *setting.split(), f"seed={seed}", "logger=csv"]
     command += ["~callbacks.rich_progress_bar", "+trainer.enable_progress_bar=false", *extra]
     command.append(f"hydra.run.dir={folder}")
     env = {**os.environ, "WANDB_MODE": "disabled"}
     start = time.perf_counter()
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
     if result.returncode != 0:
-        sys.exit(f"{setting} failed:\n{result.stderr[-3000:]}")
-    return folder, time.perf_counter() - start
+        print(f"{setting}, seed {seed} failed:\n{result.stderr[-2000:]}", file=sys.stderr)
+        return None, seconds
+    return folder, seconds
 
 
 def last_logged(run: Path, key: str) -> float:
@@ -119,11 +123,14 @@ def main() -> None:
         "real digits + noise σ=40/255": judged(svm, np.clip(held_out + noise, -1, 1), real),
     }
     settings = args.settings or [f"model={model}" for model in args.models]
-    records = []
+    records, failed = [], []
     for setting in settings:
         for seed in args.seeds:
             with tempfile.TemporaryDirectory() as folder:
                 run, seconds = train_run(setting, seed, Path(folder) / "run", args.overrides)
+                if run is None:
+                    failed.append(setting)
+                    continue
                 record = judged(svm, samples_of(run, 1797), real)
                 record.update(setting=setting, seed=seed, seconds=seconds,
                               fid=last_logged(run, "val/fid"))  # fmt: skip
@@ -147,6 +154,9 @@ def main() -> None:
         )
     for setting in settings:
         runs = [r for r in records if r["setting"] == setting]
+        if not runs:
+            lines.append(f"| `{setting}` | failed ({failed.count(setting)} runs) | – | – | – | – |")
+            continue
         lines.append(
             f"| `{setting}` | {mean_std([r['accepted'] for r in runs], 100)} | "
             f"{mean_std([r['precision'] for r in runs], digits=2)} | "
