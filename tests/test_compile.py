@@ -25,10 +25,9 @@ def losses_of(compose_config, tmp_path, name: str, *overrides: str) -> dict[str,
         [],
         ["loss=wgan_gp"],  # the penalty's double backward through the eager D
         ["loss=r3gan", "augment=diffaugment"],  # R1 + R2 and augmentation in front of D
-        ["loss=began"],  # the autoencoder D
         ["conditioning=projection", "model=sndcgan"],
     ],
-    ids=["default", "wgan_gp", "r3gan_diffaugment", "began", "projection_sndcgan"],
+    ids=["default", "wgan_gp", "r3gan_diffaugment", "projection_sndcgan"],
 )
 def test_compiled_graphs_give_the_eager_losses(compose_config, tmp_path, overrides) -> None:
     """aot_eager: dynamo's graphs and AOT autograd without code generation, which is where a
