@@ -102,6 +102,11 @@ def test_a_fraction_of_the_digits_trains_while_metrics_compare_with_all_of_them(
     again = DigitsDataModule(fraction=0.1)
     again.setup("fit")
     assert torch.equal(again.train_dataset.samples, small.train_dataset.samples)
+    served = torch.cat([images for images, _ in small.train_dataloader()])
+    assert len(served) == 128  # two batches of 64 from the 179 (drop_last), not 28 batches
+    train_set = {tuple(image.flatten().tolist()) for image in small.train_dataset.__getitems__(
+        list(range(len(small.train_dataset))))[0]}  # fmt: skip
+    assert {tuple(image.flatten().tolist()) for image in served} <= train_set
 
 
 @pytest.mark.parametrize("fraction", [0, 1.5, -0.1])

@@ -84,7 +84,9 @@ class GANDataModule(LightningDataModule, ABC):
         """Batches of `samples_per_step` in an order that resumes exactly (`ResumableLoader`);
         under DDP each rank reads its own share (the trainer's `use_distributed_sampler` is
         off: the sampler does it)."""
-        dataset = self._ready_dataset()
+        self._ready_dataset()
+        dataset = self.train_dataset
+        assert dataset is not None
         self._require_enough_samples(len(dataset))
         in_memory = isinstance(dataset, InMemoryDataset)
         seed = int(os.environ.get("PL_GLOBAL_SEED", 0))
