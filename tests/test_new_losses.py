@@ -14,6 +14,7 @@ import torch
 from ganarena.errors import GanArenaError
 from ganarena.losses import (
     FDivergence,
+    NonSaturating,
     RelativisticAverage,
     RelativisticAverageHinge,
     RelativisticPairing,
@@ -97,3 +98,20 @@ def test_finite_values_and_gradients_at_scores_of_plus_and_minus_100(loss) -> No
 def test_an_unknown_divergence_names_the_ones_there_are() -> None:
     with pytest.raises(GanArenaError, match=r"'chi3' is not an f-divergence.*pearson"):
         FDivergence("chi3")
+
+
+def test_fgan_js_is_the_non_saturating_gan_up_to_constants() -> None:
+    """JS: f*(g(v)) = sp(v) - log 2 and g(v) = log 2 - sp(-v), so D's loss is the
+    cross-entropy minus 2 log 2 and G's the non-saturating loss minus log 2: the same
+    gradients, hence the same training run."""
+    real = torch.randn(16, requires_grad=True)
+    fake = torch.randn(16, requires_grad=True)
+    js, ns = FDivergence("js"), NonSaturating()
+    d_js, d_ns = js.discriminator_loss(real, fake), ns.discriminator_loss(real, fake)
+    assert (d_js - d_ns).item() == pytest.approx(-2 * math.log(2), abs=1e-6)
+    g_js, g_ns = js.generator_loss(fake), ns.generator_loss(fake)
+    assert (g_js - g_ns).item() == pytest.approx(-math.log(2), abs=1e-6)
+    grads_js = torch.autograd.grad(d_js + g_js, (real, fake))
+    grads_ns = torch.autograd.grad(d_ns + g_ns, (real, fake))
+    for a, b in zip(grads_js, grads_ns, strict=True):
+        torch.testing.assert_close(a, b)
