@@ -136,7 +136,9 @@ class UserPathTimer(pl.Callback):
             Path(self.path).write_text(json.dumps(timing))
 
 
-def user_path(steps: int, warmup: int, batch_size: int, device: torch.device) -> float:
+def user_path(
+    steps: int, warmup: int, batch_size: int, device: torch.device, extra: list[str]
+) -> float:
     """Seconds for `steps` training steps of `python src/train.py`, after `warmup`."""
     with tempfile.TemporaryDirectory() as folder:
         timing = Path(folder) / "timing.json"
@@ -148,7 +150,7 @@ def user_path(steps: int, warmup: int, batch_size: int, device: torch.device) ->
             sys.executable, "src/train.py", f"train_steps={warmup + steps + 1}",
             f"data.batch_size={batch_size}",
             "trainer.accelerator=" + ("gpu" if device.type == "cuda" else "cpu"),
-            *(f"~callbacks.{name}" for name in SAMPLE_METRICS), timer,
+            *(f"~callbacks.{name}" for name in SAMPLE_METRICS), timer, *extra,
             f"hydra.run.dir={folder}/run",
         ]  # fmt: skip
         env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(REPO / "benchmarks")}
@@ -167,6 +169,7 @@ def main() -> None:
     parser.add_argument("--paths", nargs="+", default=["stripped", "user"])
     parser.add_argument("--warmup", type=int, default=200, help="user path: steps not timed")
     parser.add_argument("--threads", type=int, default=1, help="torch threads, both loops")
+    parser.add_argument("overrides", nargs="*", help="user path: more overrides (logger=csv)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the user path's own process
@@ -182,7 +185,7 @@ def main() -> None:
     hand_written(datamodule, 200, device)  # warm-up
     runs = {
         "stripped": lambda: with_lightning(datamodule, args.steps, device),
-        "user": lambda: user_path(args.steps, args.warmup, args.batch_size, device),
+        "user": lambda: user_path(args.steps, args.warmup, args.batch_size, device, args.overrides),
     }
     hand_times: list[float] = []
     times: dict[str, list[float]] = {path: [] for path in args.paths}
