@@ -84,7 +84,7 @@ class GANDataModule(LightningDataModule, ABC):
         """Batches of `samples_per_step` in an order that resumes exactly (`ResumableLoader`);
         under DDP each rank reads its own share (the trainer's `use_distributed_sampler` is
         off: the sampler does it)."""
-        self._ready_dataset()
+        self._set_up()
         dataset = self.train_dataset
         assert dataset is not None
         self._require_enough_samples(len(dataset))
@@ -144,12 +144,16 @@ class GANDataModule(LightningDataModule, ABC):
         generator = torch.Generator().manual_seed(REAL_SAMPLES_SEED)
         return torch.randperm(size, generator=generator)[:n].tolist()
 
-    def _ready_dataset(self) -> Dataset:
-        """The reference data, set up on demand so `real_samples` also works outside a
-        Trainer (one process)."""
-        if self.reference_dataset is None:
+    def _set_up(self) -> None:
+        """Set up on demand, so the loader and `real_samples` also work outside a Trainer
+        (one process)."""
+        if self.train_dataset is None:
             self.prepare_data()
             self.setup("fit")
+
+    def _ready_dataset(self) -> Dataset:
+        """The reference data, set up on demand."""
+        self._set_up()
         assert self.reference_dataset is not None
         return self.reference_dataset
 
