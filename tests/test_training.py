@@ -163,3 +163,16 @@ def test_a_run_shorter_than_the_check_interval_is_checked_on_its_last_step(
     ):
         train(cfg)
     assert (run / "checkpoints" / "last.ckpt").read_bytes() == before
+
+
+def test_step_seeding_on_the_cpu_draws_what_torch_manual_seed_draws() -> None:
+    """The cheap CPU seeding (no queued CUDA seed) must not change any run's draws."""
+    from ganarena.gan_module import seed_draws, step_seed
+
+    seed = step_seed(42, 0, 7)
+    seed_draws(seed, torch.device("cpu"))
+    cheap = torch.randn(5), torch.rand(3), torch.randint(0, 9, (4,))
+    torch.manual_seed(seed)
+    reference = torch.randn(5), torch.rand(3), torch.randint(0, 9, (4,))
+    assert all(torch.equal(a, b) for a, b in zip(cheap, reference, strict=True))
+    assert torch.initial_seed() == seed
