@@ -46,7 +46,7 @@ def module(discriminator: nn.Module, augment: Augment, penalties=()) -> GANModul
 
 
 class Optimizer:
-    """What `toggled_optimizer` and the steps need of a LightningOptimizer, without a Trainer."""
+    """What the steps need of a LightningOptimizer, without a Trainer."""
 
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
         self.optimizer = optimizer
@@ -62,7 +62,6 @@ def test_reals_and_fakes_are_augmented_in_the_d_step_and_the_g_step(monkeypatch)
     spy = SpyDiscriminator()
     gan = module(spy, Marker())
     monkeypatch.setattr(gan, "manual_backward", lambda loss: loss.backward())
-    monkeypatch.setattr(gan, "toggled_optimizer", lambda optimizer: torch.enable_grad())
     d_opt = Optimizer(torch.optim.SGD(spy.parameters(), 0.0))
     g_opt = Optimizer(torch.optim.SGD(gan.generator.parameters(), 0.0))
     real = torch.rand(4, *SHAPE) * 2 - 1

@@ -18,6 +18,7 @@ from ganarena.compat import (
     LAUNCH_VARIABLES,
     ChildCommandLauncher,
     inception_features_and_logits,
+    publish_callback_metrics,
     save_random_inception_weights,
 )
 from ganarena.distributed import GANDDPStrategy, hydra_child_command
@@ -85,3 +86,41 @@ def test_inception_gives_features_and_logits_from_one_pass(tmp_path, offline, mo
     images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
     features, logits = inception_features_and_logits(network, images)
     assert features.reshape(2, -1).shape == (2, 64) and logits.shape == (2, 1008)
+
+
+class PublishesAScore(pl.LightningModule):
+    """Publishes a score that falls with the step, in the loop and after it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.layer = torch.nn.Linear(1, 1)
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        optimizer = self.optimizers()
+        optimizer.zero_grad()
+        self.manual_backward(self.layer(batch).sum())
+        optimizer.step()
+        publish_callback_metrics(self.trainer, {"score": torch.tensor(10.0 - batch_idx)})
+
+    def on_train_end(self) -> None:
+        publish_callback_metrics(self.trainer, {"after_fit": 1.5})
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+def test_published_values_reach_checkpoint_monitors_and_callback_metrics(tmp_path) -> None:
+    checkpoint = pl.callbacks.ModelCheckpoint(tmp_path, monitor="score", every_n_train_steps=1)
+    trainer = pl.Trainer(
+        max_steps=3,
+        logger=False,
+        callbacks=[checkpoint],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+    )
+    trainer.fit(PublishesAScore(), torch.utils.data.DataLoader(torch.ones(8, 1)))
+    assert checkpoint.best_model_score.item() == 8.0  # the lowest: batch 2
+    assert trainer.callback_metrics["score"].item() == 8.0
+    assert trainer.callback_metrics["after_fit"].item() == 1.5

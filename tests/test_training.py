@@ -176,3 +176,17 @@ def test_step_seeding_on_the_cpu_draws_what_torch_manual_seed_draws() -> None:
     reference = torch.randn(5), torch.rand(3), torch.randint(0, 9, (4,))
     assert all(torch.equal(a, b) for a, b in zip(cheap, reference, strict=True))
     assert torch.initial_seed() == seed
+
+
+def test_a_frozen_network_gets_no_gradients_and_keeps_its_own_frozen_parameters() -> None:
+    from ganarena.gan_module import frozen
+
+    generator, discriminator = torch.nn.Linear(2, 2), torch.nn.Sequential(
+        torch.nn.Linear(2, 2), torch.nn.Linear(2, 1)
+    )
+    discriminator[0].bias.requires_grad_(False)  # the user's own choice, kept
+    with frozen(discriminator):
+        discriminator(generator(torch.randn(3, 2))).sum().backward()
+    assert all(p.grad is not None for p in generator.parameters())
+    assert all(p.grad is None for p in discriminator.parameters())
+    assert [p.requires_grad for p in discriminator.parameters()] == [True, False, True, True]

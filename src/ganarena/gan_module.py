@@ -1,8 +1,8 @@
 """One LightningModule for every GAN: the loss strategy decides what is minimised.
 
 Manual optimization, because a GAN step is two games: n_critic discriminator steps, each on
-its own real batch, then one generator step on fresh noise. Each step toggles its optimizer
-so that only its own network gets gradients, and every step goes through
+its own real batch, then one generator step on fresh noise. Each step freezes the other
+network, so that only its own gets gradients, and every step goes through
 `self.optimizers()` so that precision, strategy and progress tracking see it.
 
 Vocabulary, used alike in code, configs, logs and docs:
@@ -17,7 +17,8 @@ Vocabulary, used alike in code, configs, logs and docs:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 
 from ganarena.augment import Augment
+from ganarena.compat import publish_callback_metrics
 from ganarena.conditioning import Conditioning, check_label_range
 from ganarena.data.base import GANDataModule
 from ganarena.errors import GanArenaError
@@ -38,6 +40,20 @@ from ganarena.networks.averaging import GeneratorAverage, eval_mode
 from ganarena.options import require_int
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
+
+
+@contextmanager
+def frozen(network: nn.Module) -> Iterator[None]:
+    """`network` gets no gradients inside: the other network's step. What Lightning's
+    `toggled_optimizer` does, without its bookkeeping over every optimizer's parameters."""
+    parameters = [p for p in network.parameters() if p.requires_grad]
+    for parameter in parameters:
+        parameter.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter in parameters:
+            parameter.requires_grad_(True)
 
 
 def step_seed(seed: int, rank: int, step: int) -> int:
@@ -191,19 +207,16 @@ class GANModule(pl.LightningModule):
         self,
         values: Mapping[str, Value],
         progress_bar: bool = False,
-        callback_metrics: bool = True,
     ) -> None:
         """Add `values` to this training step's logger row (see `ganarena.logger_rows`).
 
-        With `callback_metrics` they also go to `trainer.callback_metrics` (what checkpoint
-        monitors read; Lightning allows that inside the training loop's hooks only, not in
-        `on_train_end`). With `progress_bar` they go to `progress_bar_values`, as numbers read
-        now, once: what Lightning's own progress-bar metrics would read again on every later
-        step of the epoch (a device sync per step).
+        They also go to `trainer.callback_metrics` (what checkpoint monitors read), as their
+        latest values. With `progress_bar` they go to
+        `progress_bar_values`, as numbers read now, once: what Lightning's own progress-bar
+        metrics would read again on every later step of the epoch (a device sync per step).
         """
         self.logger_rows.add(values)
-        if callback_metrics:
-            self.log_dict(dict(values), logger=False)
+        publish_callback_metrics(self.trainer, values)
         if progress_bar:
             self.progress_bar_values.update({name: float(value) for name, value in values.items()})
 
@@ -313,7 +326,7 @@ class GANModule(pl.LightningModule):
     def _network(self, name: str) -> Callable[..., Tensor]:
         """The generator or discriminator, compiled on first use when `compile_networks` is set.
 
-        The optimizers' requires_grad toggling happens outside the compiled region; dynamo
+        Freezing the other network (requires_grad) happens outside the compiled region; dynamo
         guards on it and keeps one graph per state (pytorch#139476 is a toggle inside one)."""
         network = getattr(self, name)
         if not self.compile_networks:
@@ -326,7 +339,7 @@ class GANModule(pl.LightningModule):
     def _discriminator_step(
         self, optimizer: LightningOptimizer, real: Tensor, labels: Tensor | None
     ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
-        with self.toggled_optimizer(optimizer):
+        with frozen(self.generator):
             noise = self.sample_noise(real.shape[0])
             with torch.no_grad():
                 # Fakes take the real batch's labels, so penalties on mixtures of the two
@@ -360,7 +373,7 @@ class GANModule(pl.LightningModule):
     def _generator_step(
         self, optimizer: LightningOptimizer, real: Tensor, real_labels: Tensor | None
     ) -> tuple[Tensor, Tensor]:
-        with self.toggled_optimizer(optimizer):
+        with frozen(self.discriminator):
             count = real.shape[0]
             fake_labels = self.sample_labels(count)
             noise = self.sample_noise(count)

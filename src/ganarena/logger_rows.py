@@ -6,7 +6,7 @@ step) for values logged outside the loop. A GAN run mixes both (losses every 25 
 every 500 and at the end of fit), so gan-arena collects what the module and its callbacks
 log during a training step and writes it to every logger itself, as one row whose step is
 the number of training steps done. `trainer.callback_metrics` still gets every value
-(through `LightningModule.log` with `logger=False`), for checkpoint monitors.
+(`ganarena.compat.publish_callback_metrics`), for checkpoint monitors.
 """
 
 from __future__ import annotations

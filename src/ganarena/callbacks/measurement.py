@@ -94,14 +94,14 @@ class ScheduledMeasurement(pl.Callback):
         step = pl_module.training_steps
         due = self.every_n_steps > 0 and step % self.every_n_steps == 0
         if due or pl_module.stops_after(step, batch_idx):
-            self._measure_and_log(pl_module, step, in_training_loop=True)
+            self._measure_and_log(pl_module, step)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
         step = pl_module.training_steps
         if self.enabled and step != self._last_measured:
-            self._measure_and_log(pl_module, step, in_training_loop=False)
+            self._measure_and_log(pl_module, step)
 
-    def _measure_and_log(self, pl_module: GANModule, step: int, in_training_loop: bool) -> None:
+    def _measure_and_log(self, pl_module: GANModule, step: int) -> None:
         self._last_measured = step
         values = self.measure(pl_module, pl_module.trainer.datamodule, tag=("step", step))
-        pl_module.log_values(values, callback_metrics=in_training_loop)
+        pl_module.log_values(values)
