@@ -17,3 +17,17 @@ class GANProgressBar(RichProgressBar):
         metrics = super().get_metrics(trainer, pl_module)
         metrics.update(getattr(pl_module, "progress_bar_values", {}))
         return metrics
+
+    def on_train_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        """Redraw every `refresh_rate` batches and on an epoch's last one: Lightning's bar
+        updates its task and gathers its metrics on every batch, then draws only on some."""
+        done = batch_idx + 1
+        if done % max(self.refresh_rate, 1) == 0 or done == self.total_train_batches:
+            super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
