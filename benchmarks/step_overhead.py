@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -119,7 +120,7 @@ SAMPLE_METRICS = ("fid", "precision_recall", "class_coverage", "conditional_accu
 class UserPathTimer(pl.Callback):
     """Times the training steps after `warmup` (after every other callback's work on them)
     up to the one before the last (whose end-of-run save a hand-written loop does not make),
-    and writes the time and the step count to `path`."""
+    and writes the time and the step count to `path` (on rank 0 of a DDP run)."""
 
     def __init__(self, path: str, warmup: int, last: int) -> None:
         self.path, self.warmup, self.last = path, warmup, last
@@ -129,7 +130,7 @@ class UserPathTimer(pl.Callback):
         if step == self.warmup:
             synchronize(pl_module.device)
             self.start = time.perf_counter()
-        elif step == self.last:
+        elif step == self.last and trainer.is_global_zero:
             synchronize(pl_module.device)
             seconds = time.perf_counter() - self.start
             timing = {"seconds": seconds, "steps": step - self.warmup}
@@ -189,10 +190,12 @@ def main() -> None:
     }
     hand_times: list[float] = []
     times: dict[str, list[float]] = {path: [] for path in args.paths}
+    ratios: dict[str, list[float]] = {path: [] for path in args.paths}
     for _ in range(args.repeats):  # alternate, so a busy spell on a shared machine hits all
         for path in args.paths:
             hand_times.append(hand_written(datamodule, args.steps, device))
             times[path].append(runs[path]())
+            ratios[path].append(hand_times[-1] / times[path][-1])
     hand = min(hand_times)
     print(f"hand-written loop:      {args.steps / hand:8.1f} steps/s")
     for path, seconds in times.items():
@@ -200,7 +203,9 @@ def main() -> None:
         print(
             f"gan-arena, {path:9s}:   {args.steps / arena:8.1f} steps/s = "
             f"{hand / arena:.3f} of the hand-written loop "
-            f"(overhead {100 * (arena / hand - 1):.1f} %)"
+            f"(overhead {100 * (arena / hand - 1):.1f} %); run after run: median "
+            f"{statistics.median(ratios[path]):.3f} of the hand-written run before it "
+            f"({', '.join(f'{r:.3f}' for r in ratios[path])})"
         )
     if device.type == "cuda":
         bf16 = min(
