@@ -1,4 +1,4 @@
-"""The compiled path (`compile=...`) trains to the same losses as the eager one."""
+"""The fast path (`compile=...`, `module.channels_last=true`) trains to the eager losses."""
 
 from __future__ import annotations
 
@@ -37,6 +37,24 @@ def test_compiled_graphs_give_the_eager_losses(compose_config, tmp_path, overrid
     for key in LOSSES:
         assert len(compiled[key]) == len(eager[key]) == 4
         assert compiled[key] == pytest.approx(eager[key], rel=1e-4, abs=1e-5), key
+
+
+@pytest.mark.parametrize("overrides", [[], ["model=sndcgan", "conditioning=projection"]])
+def test_channels_last_memory_gives_the_same_losses(compose_config, tmp_path, overrides) -> None:
+    eager = losses_of(compose_config, tmp_path, "eager", *overrides)
+    nhwc = losses_of(compose_config, tmp_path, "nhwc", *overrides, "module.channels_last=true")
+    for key in LOSSES:
+        assert len(nhwc[key]) == 4
+        assert nhwc[key] == pytest.approx(eager[key], rel=1e-4, abs=1e-5), key
+
+
+def test_channels_last_trains_with_nhwc_convolution_weights(compose_config, tmp_path) -> None:
+    run = tmp_path / "run"
+    train(compose_config(*FAST, "module.channels_last=true", "model=sndcgan", output_dir=run))
+    state = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    weights = [v for k, v in state.items() if k.endswith("weight") and v.dim() == 4]
+    assert all(w.is_contiguous(memory_format=torch.channels_last) for w in weights)
+    assert any(not w.is_contiguous() for w in weights)  # NHWC, not the default layout
 
 
 @pytest.mark.slow

@@ -104,6 +104,7 @@ class GANModule(pl.LightningModule):
         seed: int | None = 0,
         augment: Augment | None = None,
         compile_networks: bool | str = False,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -143,6 +144,9 @@ class GANModule(pl.LightningModule):
         #: eager G.
         self.compile_networks = compile_networks
         self._compiled: dict[str, Callable[..., Tensor]] = {}  # a dict: not submodules
+        #: Convolution weights and image batches in channels-last (NHWC) memory, the layout
+        #: cuDNN's and oneDNN's fastest convolutions use; the values are the same.
+        self.channels_last = channels_last
         loss.check_compatible(discriminator)
 
     # -- what callbacks and evaluation use ----------------------------------------------------
@@ -222,7 +226,12 @@ class GANModule(pl.LightningModule):
 
     # -- Lightning hooks ----------------------------------------------------------------------
     def setup(self, stage: str) -> None:
-        """Tell the data how many real batches a step takes; check its labels, once."""
+        """Tell the data how many real batches a step takes; check its labels, once. Put the
+        networks in channels-last memory when asked (before the optimizers are built)."""
+        if self.channels_last:
+            for network in (self.generator, self.discriminator, self.generator_average):
+                if network is not None:
+                    network.to(memory_format=torch.channels_last)
         datamodule = getattr(self.trainer, "datamodule", None)
         if isinstance(datamodule, GANDataModule):
             datamodule.batches_per_step = self.real_batches_per_step
@@ -248,6 +257,8 @@ class GANModule(pl.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         samples, labels = batch
+        if self.channels_last and samples.dim() == 4:
+            samples = samples.contiguous(memory_format=torch.channels_last)
         self.real_images_per_step = len(samples) * self.trainer.world_size
         step = self.current_training_step = self.training_steps + 1
         seed_draws(step_seed(self.seed, self.global_rank, step), self.device)
