@@ -29,54 +29,15 @@ import threading
 import time
 from pathlib import Path
 
-import lightning.pytorch as pl
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from step_overhead import adam, hand_written, networks, synchronize, user_path
+from step_overhead import hand_written, networks, user_path, with_lightning
 
 from ganarena.data import DigitsDataModule
-from ganarena.gan_module import GANModule
-from ganarena.losses import NonSaturating
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scaling.json"
 WARMUP_STEPS = 3
-
-
-class TimerAfterWarmup(pl.Callback):
-    """Seconds from the end of training step `warmup` to the end of fit."""
-
-    def __init__(self, warmup: int) -> None:
-        self.warmup = warmup
-
-    def on_train_batch_end(self, trainer, pl_module, *args) -> None:
-        if pl_module.training_steps == self.warmup:
-            synchronize(pl_module.device)
-            self.start = time.perf_counter()
-
-    def on_train_end(self, trainer, pl_module) -> None:
-        synchronize(pl_module.device)
-        self.seconds = time.perf_counter() - self.start
-
-
-def lightning_seconds(datamodule: DigitsDataModule, steps: int, device: torch.device) -> float:
-    """Seconds for `steps` training steps through GANModule, after the warm-up steps."""
-    generator, discriminator = networks(datamodule.sample_shape)
-    module = GANModule(generator, discriminator, NonSaturating(), adam, adam)
-    timer = TimerAfterWarmup(WARMUP_STEPS)
-    trainer = pl.Trainer(
-        accelerator="gpu" if device.type == "cuda" else "cpu",
-        devices=1,
-        max_steps=2 * (WARMUP_STEPS + steps),
-        max_epochs=-1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[timer],
-    )
-    trainer.fit(module, datamodule=datamodule)
-    return timer.seconds
 
 
 def probe_step_seconds(datamodule: DigitsDataModule, device: torch.device) -> float:
@@ -100,7 +61,7 @@ def scaling_rows(args: argparse.Namespace, device: torch.device) -> list[dict]:
                 break  # larger batches take longer still
             steps = max(5, round(args.seconds / step_seconds))
             hand = hand_written(datamodule, steps, device)
-            arena = lightning_seconds(datamodule, steps, device)
+            arena = with_lightning(datamodule, steps, device, warmup=WARMUP_STEPS)
             row = {
                 "image_size": image_size,
                 "batch_size": batch_size,

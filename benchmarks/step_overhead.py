@@ -82,8 +82,18 @@ def synchronize(device: torch.device) -> None:
 
 
 class StepTimer(pl.Callback):
+    """Seconds from the start of fit, or from the end of training step `warmup`, to its end."""
+
+    def __init__(self, warmup: int = 0) -> None:
+        self.warmup = warmup
+
     def on_train_start(self, trainer, pl_module) -> None:
         self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, *args) -> None:
+        if self.warmup and pl_module.training_steps == self.warmup:
+            synchronize(pl_module.device)
+            self.start = time.perf_counter()
 
     def on_train_end(self, trainer, pl_module) -> None:
         synchronize(pl_module.device)
@@ -91,16 +101,22 @@ class StepTimer(pl.Callback):
 
 
 def with_lightning(
-    datamodule: DigitsDataModule, steps: int, device: torch.device, precision: str = "32-true"
+    datamodule: DigitsDataModule,
+    steps: int,
+    device: torch.device,
+    precision: str = "32-true",
+    warmup: int = 0,
 ) -> float:
+    """Seconds for `steps` training steps through GANModule (after `warmup` untimed ones)."""
     generator, discriminator = networks(datamodule.sample_shape)
     module = GANModule(generator, discriminator, NonSaturating(), adam, adam)
-    timer = StepTimer()
+    timer = StepTimer(warmup)
     trainer = pl.Trainer(
         accelerator="gpu" if device.type == "cuda" else "cpu",
         devices=1,
         precision=precision,
-        max_steps=2 * steps,  # optimizer steps: one D and one G step per training step
+        max_steps=2 * (warmup + steps),  # optimizer steps: one D and one G step per step
+        max_epochs=-1,
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
