@@ -145,3 +145,18 @@ def test_stacked_modes_skip_other_data_in_one_line(compose_config, tmp_path, cap
     assert "stacked_modes: skipped: digits-8 is not stacked data (data=stacked_digits" in (
         caplog.text
     )
+
+
+def test_the_feature_memo_is_for_one_module_even_when_a_freed_ones_id_comes_back(
+    classifier_dir,
+) -> None:
+    """Two generators measured at the same tag, the first freed before the second exists:
+    CPython hands the second the first's address (its `id`) whenever it can."""
+    datamodule = stacked_digits()
+    real = scale_to_unit_range(datamodule.train_dataset.samples)
+    callback = StackedModesCallback({"classifier_dir": str(classifier_dir)}, every_n_steps=0)
+    callback.num_samples = 2_000
+    callback.prepare(datamodule, torch.device("cpu"))
+    first = callback.measure(Replaying(real[:2_000]), datamodule, tag=0)["val/modes_captured"]
+    second = callback.measure(Replaying(real[:1]), datamodule, tag=0)["val/modes_captured"]
+    assert first > 500 and second == 1.0

@@ -9,6 +9,7 @@ extractor identity), and embeds the generated samples once per training step.
 from __future__ import annotations
 
 import logging
+import weakref
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
@@ -72,6 +73,7 @@ class FeatureBank:
         self._extractors: dict[tuple, FeatureExtractor] = {}
         self._real: dict[tuple, FeatureOutputs] = {}
         self._fake_key: tuple | None = None
+        self._fake_owner: weakref.ref[nn.Module] | None = None
         self._fake: FeatureOutputs | None = None
 
     def extractor(self, spec: FeatureSpec, device: torch.device) -> FeatureExtractor:
@@ -116,11 +118,14 @@ class FeatureBank:
         batch_size: int,
         tag: object,
     ) -> FeatureOutputs:
-        """This rank's share of `total` generated samples, embedded; memoised per `tag` (step)."""
-        key = (id(module), extractor.identity, total, seed, batch_size, tag)
-        if key != self._fake_key:
+        """This rank's share of `total` generated samples, embedded; memoised per `tag` (step)
+        for this very `module` (held weakly: an `id` can be reused once a module is freed)."""
+        key = (extractor.identity, total, seed, batch_size, tag)
+        owner = None if self._fake_owner is None else self._fake_owner()
+        if key != self._fake_key or owner is not module:
             samples = generate_samples(module, share_of(total), rank_seed(seed), batch_size)
             self._fake_key, self._fake = key, embed(extractor, samples, batch_size)
+            self._fake_owner = weakref.ref(module)
         assert self._fake is not None
         return self._fake
 
