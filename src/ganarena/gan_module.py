@@ -215,9 +215,9 @@ class GANModule(pl.LightningModule):
         """Add `values` to this training step's logger row (see `ganarena.logger_rows`).
 
         They also go to `trainer.callback_metrics` (what checkpoint monitors read), as their
-        latest values. With `progress_bar` they go to
-        `progress_bar_values`, as numbers read now, once: what Lightning's own progress-bar
-        metrics would read again on every later step of the epoch (a device sync per step).
+        latest values. With `progress_bar` they go to `progress_bar_values`, as numbers read
+        now, once: what Lightning's own progress-bar metrics would read again on every later
+        step of the epoch (a device sync per step).
         """
         self.logger_rows.add(values)
         publish_callback_metrics(self.trainer, values)

@@ -9,9 +9,8 @@ extractor identity), and embeds the generated samples once per training step.
 from __future__ import annotations
 
 import logging
-import weakref
 from pathlib import Path
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, ref
 
 import torch
 from torch import Tensor, nn
@@ -73,7 +72,7 @@ class FeatureBank:
         self._extractors: dict[tuple, FeatureExtractor] = {}
         self._real: dict[tuple, FeatureOutputs] = {}
         self._fake_key: tuple | None = None
-        self._fake_owner: weakref.ref[nn.Module] | None = None
+        self._fake_owner: ref[nn.Module] | None = None
         self._fake: FeatureOutputs | None = None
 
     def extractor(self, spec: FeatureSpec, device: torch.device) -> FeatureExtractor:
@@ -125,7 +124,7 @@ class FeatureBank:
         if key != self._fake_key or owner is not module:
             samples = generate_samples(module, share_of(total), rank_seed(seed), batch_size)
             self._fake_key, self._fake = key, embed(extractor, samples, batch_size)
-            self._fake_owner = weakref.ref(module)
+            self._fake_owner = ref(module)
         assert self._fake is not None
         return self._fake
 
