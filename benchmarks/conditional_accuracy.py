@@ -39,6 +39,7 @@ def run(method: str, seed: int, epochs: int, workdir: Path) -> dict[str, float]:
     command = [
         sys.executable,
         "src/train.py",
+        "model=dcgan",  # the networks the documented comparison ran on
         f"conditioning={method}",
         f"seed={seed}",
         f"trainer.max_epochs={epochs}",

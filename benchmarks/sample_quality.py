@@ -14,6 +14,7 @@ final generator makes 1,797 samples from fixed noise. They are judged:
 Reference rows give the same figures for held-out real digits and for real digits with pixel
 noise (σ = 40 of 255). Results go to `benchmarks/results/sample_quality.md` (and `.jsonl`).
 
+    python benchmarks/sample_quality.py --settings "" --seeds 1 2 3   # the default run
     python benchmarks/sample_quality.py --models dcgan sndcgan resnet infogan --seeds 1 2 3
     python benchmarks/sample_quality.py --settings "loss=rpgan" "loss=r3gan" --seeds 1
     # small data: a tenth of the digits, as long as the default run, ± augmentation
@@ -101,6 +102,11 @@ def samples_of(run: Path, count: int) -> np.ndarray:
     return module.generate(noise).reshape(count, -1).clamp(-1, 1).numpy()
 
 
+def label(setting: str) -> str:
+    """A row's name: its overrides, or the default run (`--settings ""`)."""
+    return f"`{setting}`" if setting else "the default run (`python src/train.py`)"
+
+
 def mean_std(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
     mean = statistics.fmean(values) * scale
     std = (statistics.stdev(values) if len(values) > 1 else 0.0) * scale
@@ -155,10 +161,11 @@ def main() -> None:
     for setting in settings:
         runs = [r for r in records if r["setting"] == setting]
         if not runs:
-            lines.append(f"| `{setting}` | failed ({failed.count(setting)} runs) | – | – | – | – |")
+            failures = failed.count(setting)
+            lines.append(f"| {label(setting)} | failed ({failures} runs) | – | – | – | – |")
             continue
         lines.append(
-            f"| `{setting}` | {mean_std([r['accepted'] for r in runs], 100)} | "
+            f"| {label(setting)} | {mean_std([r['accepted'] for r in runs], 100)} | "
             f"{mean_std([r['precision'] for r in runs], digits=2)} | "
             f"{mean_std([r['recall'] for r in runs], digits=2)} | "
             f"{mean_std([r['fid'] for r in runs], digits=2)} | "

@@ -165,6 +165,7 @@ def user_path(
         )
         command = [
             sys.executable, "src/train.py", f"train_steps={warmup + steps + 1}",
+            "model=dcgan",  # the hand-written loop's networks (the digits' default is compact)
             f"data.batch_size={batch_size}",
             "trainer.accelerator=" + ("gpu" if device.type == "cuda" else "cpu"),
             *(f"~callbacks.{name}" for name in SAMPLE_METRICS), timer, *extra,

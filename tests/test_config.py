@@ -25,6 +25,8 @@ GROUPS = [
     "conditioning",
     "module",
     "trainer",
+    "lr_schedule",
+    "tuned",
     "logger",
     "callbacks",
     "debug",
@@ -59,7 +61,10 @@ def test_two_dimensional_data_switches_to_the_points_networks(compose_config) ->
         assert cfg.model.generator.latent_dim == 2 and cfg.model.ema_decay == 0.999
     plain = compose_config("data=ring", "model=mlp")  # the command line still wins
     assert plain.model.generator.latent_dim == 16 and plain.model.ema_decay is None
-    assert compose_config().model.generator._target_ == "ganarena.networks.DCGANGenerator"
+    digits = "ganarena.networks.InfoGANGenerator"  # model=compact: digits.yaml picks it
+    assert compose_config().model.generator._target_ == digits
+    dcgan = "ganarena.networks.DCGANGenerator"
+    assert compose_config("data=mnist").model.generator._target_ == dcgan
 
 
 def test_the_strategy_is_written_in_the_trainer_configs(compose_config) -> None:

@@ -38,6 +38,7 @@ from ganarena.loggers import forget_rows_after
 from ganarena.losses import GANLoss, Latents
 from ganarena.networks.averaging import GeneratorAverage, eval_mode
 from ganarena.options import require_int
+from ganarena.schedules import Constant, LearningRateSchedule
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 
@@ -73,6 +74,24 @@ def seed_draws(seed: int, device: torch.device) -> None:
         torch.manual_seed(seed)
 
 
+def planned_training_steps(trainer: pl.Trainer, n_critic: int) -> int:
+    """The run's length in training steps, from the trainer's limits (`train_steps` sets
+    `max_steps`, n_critic + 1 optimizer steps per training step; else `max_epochs`)."""
+    limits = []
+    if trainer.max_steps is not None and trainer.max_steps > 0:
+        limits.append(trainer.max_steps // (n_critic + 1))
+    if trainer.max_epochs is not None and trainer.max_epochs >= 0:
+        batches = trainer.num_training_batches
+        if batches != float("inf"):
+            limits.append(int(max(trainer.max_epochs, 1) * batches))
+    if not limits:
+        raise GanArenaError(
+            "a learning-rate schedule needs the run's length: set train_steps (or "
+            "trainer.max_epochs), or lr_schedule=constant"
+        )
+    return min(limits)
+
+
 @dataclass
 class TrainingStepRecord:
     """Detached tensors of the last training step, for callbacks (no extra forward pass)."""
@@ -105,6 +124,7 @@ class GANModule(pl.LightningModule):
         augment: Augment | None = None,
         compile_networks: bool | str = False,
         channels_last: bool = False,
+        lr_schedule: LearningRateSchedule | None = None,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -147,6 +167,14 @@ class GANModule(pl.LightningModule):
         #: Convolution weights and image batches in channels-last (NHWC) memory, the layout
         #: cuDNN's and oneDNN's fastest convolutions use; the values are the same.
         self.channels_last = channels_last
+        #: The factor on the configured learning rates at each training step; None: the
+        #: optimizers' learning rates are left alone.
+        self.lr_schedule = None if isinstance(lr_schedule, Constant) else lr_schedule
+        self._configured_lrs: list[list[float]] = []
+        #: The run's length in training steps, once training starts (for the schedule).
+        self.planned_steps = 0
+        #: The schedule's factor in the training step under way.
+        self.learning_rate_factor = 1.0
         loss.check_compatible(discriminator)
 
     # -- what callbacks and evaluation use ----------------------------------------------------
@@ -246,14 +274,20 @@ class GANModule(pl.LightningModule):
             check_label_range(labels, self.conditioning.num_classes)
 
     def on_train_start(self) -> None:
-        """A resumed run's logger rows continue from the step it resumes at."""
+        """A resumed run's logger rows continue from the step it resumes at. The run's length
+        is known now (the data is set up), for the learning-rate schedule."""
         forget_rows_after(self.trainer.loggers, self.training_steps)
+        if self.lr_schedule is not None:
+            self.planned_steps = planned_training_steps(self.trainer, self.loss.n_critic)
 
     def configure_optimizers(self) -> list[Optimizer]:
-        return [
+        optimizers = [
             self.generator_optimizer(self.generator.parameters()),
             self.discriminator_optimizer(self.discriminator.parameters()),
         ]
+        # The configured learning rates, before a resume restores the optimizers' state.
+        self._configured_lrs = [[group["lr"] for group in o.param_groups] for o in optimizers]
+        return optimizers
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         samples, labels = batch
@@ -265,6 +299,8 @@ class GANModule(pl.LightningModule):
         every = self.trainer.log_every_n_steps
         self.logs_this_step = (every > 0 and step % every == 0) or self.stops_after(step, batch_idx)
         generator_opt, discriminator_opt = self.optimizers()
+        if self.lr_schedule is not None:
+            self.set_learning_rates(step - 1, (generator_opt, discriminator_opt))
         real_batches = self.split_real_batch(samples)
         label_batches = labels.chunk(self.loss.n_critic)
         for real, real_labels in zip(real_batches, label_batches, strict=True):
@@ -300,6 +336,14 @@ class GANModule(pl.LightningModule):
         self.logger_rows.write(
             self.trainer.loggers, self.training_steps, self.trainer.is_global_zero
         )
+
+    def set_learning_rates(self, done: int, optimizers: Iterable[Optimizer]) -> None:
+        """Set each optimizer's learning rates to the configured ones times the schedule's
+        factor for the step after `done` training steps: no scheduler state to resume."""
+        self.learning_rate_factor = self.lr_schedule.factor(done, self.planned_steps)
+        for optimizer, configured in zip(optimizers, self._configured_lrs, strict=True):
+            for group, lr in zip(optimizer.param_groups, configured, strict=True):
+                group["lr"] = lr * self.learning_rate_factor
 
     # -- the two games --------------------------------------------------------------------------
     def split_real_batch(self, samples: Tensor) -> tuple[Tensor, ...]:
@@ -424,4 +468,6 @@ class GANModule(pl.LightningModule):
         values.update({f"train/{key}": value for key, value in self.loss.log_values().items()})
         if self.augment is not None:
             values.update({f"train/{k}": v for k, v in self.augment.log_values().items()})
+        if self.lr_schedule is not None:
+            values["train/lr_factor"] = self.learning_rate_factor
         self.log_values(values, progress_bar=True)
