@@ -39,7 +39,9 @@ def test_compiled_graphs_give_the_eager_losses(compose_config, tmp_path, overrid
         assert compiled[key] == pytest.approx(eager[key], rel=1e-4, abs=1e-5), key
 
 
-@pytest.mark.parametrize("overrides", [[], ["model=sndcgan", "conditioning=projection"]])
+@pytest.mark.parametrize(
+    "overrides", [["model=dcgan"], ["model=sndcgan", "conditioning=projection"]]
+)
 def test_channels_last_memory_gives_the_same_losses(compose_config, tmp_path, overrides) -> None:
     eager = losses_of(compose_config, tmp_path, "eager", *overrides)
     nhwc = losses_of(compose_config, tmp_path, "nhwc", *overrides, "module.channels_last=true")

@@ -67,7 +67,7 @@ def test_every_preset_has_its_defaults_checked() -> None:
 @pytest.mark.parametrize("preset", list(DEFAULTS))
 def test_presets_carry_their_published_defaults(compose_config, preset) -> None:
     cls, n_critic, optimizer, lr_g, lr_d, betas, extras = DEFAULTS[preset]
-    cfg = compose_config(f"loss={preset}")
+    cfg = compose_config(f"loss={preset}", "~tuned")  # the preset as published
     loss = instantiate(cfg.loss)
     assert type(loss).__name__ == cls and loss.n_critic == n_critic
     assert cfg.optimizer.generator._target_ == f"torch.optim.{optimizer}"
@@ -198,7 +198,7 @@ def test_kurach_setting_nonsaturating_spectral_norm_and_gradient_penalty(compose
     [
         (["loss=wgan", "model.discriminator.normalization=spectral"], "weight clipping and spec"),
         (
-            ["loss=began", "model/discriminator=dcgan"],
+            ["loss=began", "model=dcgan", "model/discriminator=dcgan"],
             "needs an autoencoder discriminator",
         ),
         (["loss=wgan", "loss.constraints.clip.clip_value=-0.01"], "clip_value must be > 0"),

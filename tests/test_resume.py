@@ -23,6 +23,8 @@ from .helpers import FAST, REPO_ROOT, read_metrics
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 from resume_equality import largest_difference
 
+#: Tensors in a checkpoint of the default run (the compact networks, their Adam states).
+TENSORS = 89
 #: Short runs with their metrics on: every resumable state takes part.
 STEPS = [o for o in FAST if "limit_train_batches" not in o and "max_epochs" not in o]
 
@@ -34,12 +36,14 @@ def last(run: Path) -> Path:
 @pytest.mark.parametrize("stop", [6, 4], ids=["mid-epoch", "epoch-boundary"])
 def test_a_stopped_and_resumed_run_ends_bit_identical(compose_config, tmp_path, stop) -> None:
     """4 batches an epoch (+limit_train_batches=4): step 4 ends epoch 0, step 6 is inside 1."""
-    epochs = ["+trainer.limit_train_batches=4", "callbacks.fid.every_n_steps=3"]
+    # ~tuned: a stop by a shorter train_steps changes a decaying schedule's plan (the SIGTERM
+    # test below resumes the default run, schedule and all, within one plan)
+    epochs = ["+trainer.limit_train_batches=4", "callbacks.fid.every_n_steps=3", "~tuned"]
     whole, resumed = tmp_path / "whole", tmp_path / "resumed"
     train(compose_config(*STEPS, *epochs, "train_steps=10", output_dir=whole))
     train(compose_config(*STEPS, *epochs, f"train_steps={stop}", output_dir=resumed))
     train(compose_config(*STEPS, *epochs, "train_steps=10", "resume=auto", output_dir=resumed))
-    assert largest_difference(last(whole), last(resumed)) == (0.0, 39)
+    assert largest_difference(last(whole), last(resumed)) == (0.0, TENSORS)
     a, b = (torch.load(last(run), weights_only=True) for run in (whole, resumed))
     fid = "FIDCallback"
     assert a["callbacks"][fid]["best"] == b["callbacks"][fid]["best"]  # best-so-far resumes
@@ -66,7 +70,7 @@ LAZY_R1 = (
 
 
 def test_lecam_lazy_r1_and_ada_resume_their_state_exactly(compose_config, tmp_path) -> None:
-    common = [*STEPS, "+trainer.limit_train_batches=4", LECAM, LAZY_R1, "augment=ada"]
+    common = [*STEPS, "+trainer.limit_train_batches=4", LECAM, LAZY_R1, "augment=ada", "~tuned"]
     common.append("augment.speed_images=500")  # p moves visibly within a few steps
     whole, resumed = tmp_path / "whole", tmp_path / "resumed"
     train(compose_config(*common, "train_steps=10", output_dir=whole))
@@ -124,8 +128,8 @@ def test_a_corrupt_or_foreign_checkpoint_is_one_line(compose_config, tmp_path, c
 def test_a_checkpoint_of_other_networks_or_data_names_what_differs(compose_config, tmp_path):
     run = tmp_path / "run"
     train(compose_config(*FAST, output_dir=run))
-    with pytest.raises(GanArenaError, match=r"model.generator.width 64 -> 32") as error:
-        train(compose_config(*FAST, "model.generator.width=32", f"ckpt_path={last(run)}"))
+    with pytest.raises(GanArenaError, match=r"model.generator.width 32 -> 16") as error:
+        train(compose_config(*FAST, "model.generator.width=16", f"ckpt_path={last(run)}"))
     assert "\n" not in str(error.value)
     with pytest.raises(GanArenaError, match=r"data shape \(1, 8, 8\) -> \(1, 16, 16\)"):
         train(compose_config(*FAST, "data.image_size=16", f"ckpt_path={last(run)}"))
@@ -185,7 +189,7 @@ def test_kill_term_then_the_printed_command_finishes_the_run_as_if_never_stopped
     program, *arguments = shlex.split(command)
     assert program == "python"  # what the user types; here, the interpreter running the tests
     subprocess.run([sys.executable, *arguments], cwd=REPO_ROOT, env=env, check=True)
-    assert largest_difference(last(whole), last(killed)) == (0.0, 39)
+    assert largest_difference(last(whole), last(killed)) == (0.0, TENSORS)
 
 
 # --- SLURM through submitit's local executor ---------------------------------------------------
@@ -239,4 +243,4 @@ def test_a_preempted_submitit_job_requeues_and_resumes_in_its_own_folder(tmp_pat
     assert [p.name for p in sweep.iterdir() if p.name.isdigit()] == ["0"]  # no new folder
     assert "resume=auto: continuing from" in (job / "train.log").read_text()
     multirun(*budget, f"hydra.sweep.dir={whole}")
-    assert largest_difference(last(whole / "0"), last(job)) == (0.0, 39)
+    assert largest_difference(last(whole / "0"), last(job)) == (0.0, TENSORS)

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from ganarena.errors import GanArenaError
+from ganarena.run_record import group_choices
 from ganarena.schedules import Constant, LinearDecay
 from ganarena.training import train
 
@@ -98,3 +99,9 @@ def test_the_command_line_and_other_choices_win_over_the_tuned_settings(
     cfg = compose_config(*overrides)
     assert cfg.optimizer.generator.lr == lr
     assert (cfg.get("lr_schedule") or {}).get("_target_") == schedule
+
+
+def test_a_run_records_the_tuned_settings_only_when_they_applied(compose_config) -> None:
+    """Hydra records an optional group's choice even when no file has it."""
+    assert group_choices(compose_config())["tuned"] == "digits_compact_adam"
+    assert "tuned" not in group_choices(compose_config("model=dcgan"))

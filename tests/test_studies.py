@@ -44,10 +44,11 @@ def test_an_offline_wandb_run_carries_the_chosen_loss_its_settings_and_best_fid(
     overrides = [*NO_LOGGER, *metric_overrides(classifier_dir), "callbacks.fid.every_n_steps=2"]
     train(compose_config(*overrides, "logger=default", "loss=lsgan", output_dir=run))
     config = wandb_config(run)
-    assert (config["loss"], config["data"], config["model"]) == ("lsgan", "digits", "dcgan")
+    assert (config["loss"], config["data"], config["model"]) == ("lsgan", "digits", "compact")
+    assert config["tuned"] == "digits_compact_adam"  # the settings that applied, by name
     settings = config["config"]
-    assert settings["optimizer"]["generator"]["lr"] == 2e-4
-    assert settings["optimizer"]["discriminator"]["lr"] == 2e-4
+    assert settings["optimizer"]["generator"]["lr"] == 2e-3
+    assert settings["optimizer"]["discriminator"]["lr"] == 2e-3
     assert settings["loss"]["n_critic"] == 1
     assert config["params"]["generator"] > 0 and config["params"]["discriminator"] > 0
     assert {"torch", "lightning", "torchmetrics"} <= set(config["versions"])

@@ -22,6 +22,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from ganarena.config import CONFIG_DIR
 from ganarena.errors import GanArenaError
 from ganarena.storage import write_text_atomically
 
@@ -66,8 +67,15 @@ def group_choices(cfg: DictConfig) -> dict[str, str]:
     return {
         str(group): str(option)
         for group, option in choices.items()
-        if option is not None and not str(group).startswith("hydra")
+        if option is not None and not str(group).startswith("hydra") and applied(group, option)
     }
+
+
+def applied(group: str, option: str) -> bool:
+    """Whether a choice names a config that exists: Hydra records an optional group's choice
+    (`tuned: digits_dcgan_adam`, `local: default`) even when no file holds it."""
+    folder = CONFIG_DIR / group
+    return not folder.is_dir() or (folder / f"{option}.yaml").is_file()
 
 
 def describe_run(
