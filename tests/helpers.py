@@ -34,6 +34,15 @@ FAST = [
     f"callbacks.metric_features.classifier_dir={tempfile.mkdtemp(prefix='ganarena-test-')}",
 ]
 
+#: Short runs with their metrics on, their length set by `train_steps`: every resumable state
+#: takes part.
+STEPS = [o for o in FAST if "limit_train_batches" not in o and "max_epochs" not in o]
+
+
+def last(run: Path) -> Path:
+    """A run's newest checkpoint."""
+    return run / "checkpoints" / "last.ckpt"
+
 
 def read_metrics(run_dir: Path) -> list[dict[str, str]]:
     """The rows of a run's `csv/metrics.csv`."""

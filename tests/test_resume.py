@@ -18,19 +18,13 @@ from ganarena.checkpoints import newest_complete_checkpoint
 from ganarena.errors import GanArenaError
 from ganarena.training import train
 
-from .helpers import FAST, REPO_ROOT, read_metrics
+from .helpers import FAST, REPO_ROOT, STEPS, last, read_metrics
 
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 from resume_equality import largest_difference
 
 #: Tensors in a checkpoint of the default run (the compact networks, their Adam states).
 TENSORS = 89
-#: Short runs with their metrics on: every resumable state takes part.
-STEPS = [o for o in FAST if "limit_train_batches" not in o and "max_epochs" not in o]
-
-
-def last(run: Path) -> Path:
-    return run / "checkpoints" / "last.ckpt"
 
 
 @pytest.mark.parametrize("stop", [6, 4], ids=["mid-epoch", "epoch-boundary"])

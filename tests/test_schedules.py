@@ -10,8 +10,7 @@ from ganarena.run_record import group_choices
 from ganarena.schedules import Constant, LinearDecay
 from ganarena.training import train
 
-from .helpers import FAST, column, read_metrics
-from .test_resume import STEPS, last
+from .helpers import FAST, STEPS, column, last, read_metrics
 
 #: A run of the loss preset's own optimizer (no tuned settings) with the linear decay.
 DECAYED = ["~tuned", "lr_schedule=linear_decay"]
