@@ -70,12 +70,15 @@ def wandb_records(run_dir: Path) -> list:
 
     wandb 0.31 writes no config or summary file offline; the transaction log holds them, in
     LevelDB's log format (32 KiB blocks of records, each with a 7-byte header, after a 7-byte
-    file header) of `wandb_internal_pb2.Record` messages.
+    file header) of `wandb_internal_pb2.Record` messages. W&B's service writes the end of a
+    finished run's log after `wandb.finish` returns; `wandb.teardown` waits for it.
     """
     import struct
 
+    import wandb
     from wandb.proto import wandb_internal_pb2
 
+    wandb.teardown()
     (path,) = run_dir.glob("wandb/offline-run-*/run-*.wandb")
     data, position, block, pending = path.read_bytes(), 7, 32768, b""
     assert data[:4] == b":W&B", path
