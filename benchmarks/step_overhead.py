@@ -29,10 +29,15 @@ from pathlib import Path
 import lightning.pytorch as pl
 import torch
 
+from ganarena.compat import skip_nvml_probe_without_gpus
 from ganarena.data import DigitsDataModule
 from ganarena.gan_module import GANModule
 from ganarena.losses import NonSaturating
 from ganarena.networks import DCGANDiscriminator, DCGANGenerator
+
+# The reference is a loop written without Lightning, whose import makes every Adam step on a
+# machine with no GPU try to load NVML (ganarena.compat): undo that here, as `train` does.
+skip_nvml_probe_without_gpus()
 
 
 def adam(params):

@@ -7,6 +7,8 @@ the test, adapt `src/ganarena/compat.py`, and move the version bound in pyprojec
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import lightning.pytorch as pl
 import pytest
@@ -16,10 +18,12 @@ from lightning.pytorch.strategies.launchers import subprocess_script
 
 from ganarena.compat import (
     LAUNCH_VARIABLES,
+    NVML_CHECK_VARIABLE,
     ChildCommandLauncher,
     inception_features_and_logits,
     publish_callback_metrics,
     save_random_inception_weights,
+    skip_nvml_probe_without_gpus,
 )
 from ganarena.distributed import GANDDPStrategy, hydra_child_command
 
@@ -124,3 +128,42 @@ def test_published_values_reach_checkpoint_monitors_and_callback_metrics(tmp_pat
     assert checkpoint.best_model_score.item() == 8.0  # the lowest: batch 2
     assert trainer.callback_metrics["score"].item() == 8.0
     assert trainer.callback_metrics["after_fit"].item() == 1.5
+
+
+def test_importing_lightning_asks_torch_for_the_nvml_based_cuda_check() -> None:
+    environment = {k: v for k, v in os.environ.items() if k != NVML_CHECK_VARIABLE}
+    code = f"import os, lightning; print(os.environ.get('{NVML_CHECK_VARIABLE}'))"
+    printed = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
+    ).stdout
+    assert printed.strip() == "1"
+
+
+def one_parameter_adam() -> torch.optim.Optimizer:
+    parameter = torch.nn.Parameter(torch.zeros(3))
+    parameter.grad = torch.ones(3)
+    return torch.optim.Adam([parameter])
+
+
+def test_without_a_gpu_adam_steps_stop_probing_nvml(monkeypatch: pytest.MonkeyPatch) -> None:
+    if torch.cuda.device_count():
+        pytest.skip("a GPU is visible: the NVML-based check stays (next test)")
+    monkeypatch.setenv(NVML_CHECK_VARIABLE, "1")
+    probes: list[int] = []
+    probe = torch.cuda._raw_device_count_nvml
+    monkeypatch.setattr(torch.cuda, "_raw_device_count_nvml", lambda: probes.append(1) or probe())
+    optimizer = one_parameter_adam()
+    optimizer.step()
+    assert probes == [1]  # under Lightning's setting, every Adam step loads NVML
+    skip_nvml_probe_without_gpus()
+    assert NVML_CHECK_VARIABLE not in os.environ
+    probes.clear()
+    optimizer.step()
+    assert probes == []
+
+
+def test_with_a_gpu_the_nvml_based_check_stays(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(NVML_CHECK_VARIABLE, "1")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    skip_nvml_probe_without_gpus()
+    assert os.environ[NVML_CHECK_VARIABLE] == "1"

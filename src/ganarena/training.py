@@ -18,6 +18,7 @@ from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf
 
 from ganarena.checkpoints import check_fits, newest_complete_checkpoint, read_checkpoint
+from ganarena.compat import skip_nvml_probe_without_gpus
 from ganarena.data.base import GANDataModule
 from ganarena.distributed import check_strategy, register_strategies
 from ganarena.errors import GanArenaError
@@ -158,6 +159,7 @@ def train(cfg: DictConfig) -> float | None:
     """Fit the configured GAN; return `cfg.optimized_metric` for sweeps (None if unset)."""
     if cfg.get("seed") is not None:
         pl.seed_everything(require_int("seed", cfg.seed, 42), workers=True)
+    skip_nvml_probe_without_gpus()
     if torch.cuda.is_available():
         torch.set_float32_matmul_precision(cfg.get("matmul_precision", "high"))
     datamodule: GANDataModule = instantiate(cfg.data)
