@@ -1,10 +1,14 @@
-"""The fast path (`compile=...`, `module.channels_last=true`) trains to the eager losses."""
+"""The fast path (`compile=...`, `module.channels_last=true`, `module.data_on_device=true`)
+trains to the eager losses."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+from PIL import Image
 
+from ganarena.data import DigitsDataModule, ImageFolderDataModule
+from ganarena.errors import GanArenaError
 from ganarena.training import train
 
 from .helpers import FAST, column, read_metrics
@@ -66,3 +70,71 @@ def test_inductor_compiled_default_run_gives_the_eager_losses(compose_config, tm
     compiled = losses_of(compose_config, tmp_path, "compiled", "compile=true")
     for key in LOSSES:
         assert compiled[key] == pytest.approx(eager[key], rel=1e-3, abs=1e-4), key
+
+
+@pytest.mark.parametrize("overrides", [[], ["loss=wgan"]], ids=["default", "five_critic_steps"])
+def test_data_on_the_device_gives_the_same_losses(compose_config, tmp_path, overrides) -> None:
+    host = losses_of(compose_config, tmp_path, "host", *overrides)
+    device = losses_of(compose_config, tmp_path, "device", *overrides, "module.data_on_device=true")
+    assert len(device["train/loss_d"]) == 4
+    assert device == host  # the same batches in the same order: the same values, exactly
+
+
+def batches(loader, count: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    taken = []
+    for batch in loader:
+        taken.append(batch)
+        if len(taken) == count:
+            return taken
+    raise AssertionError(f"the loader gave {len(taken)} batches, not {count}")
+
+
+def loaders(position: tuple[int, int] = (0, 0)):
+    """A host and a device-resident loader over the digits, batch 64, positioned alike."""
+    made = []
+    for serve_from in (None, torch.device("cpu")):
+        datamodule = DigitsDataModule(batch_size=64)
+        datamodule.setup("fit")
+        datamodule.serve_from = serve_from
+        datamodule._position_in_epoch = lambda: position  # no trainer here
+        made.append(datamodule.train_dataloader())
+    return made
+
+
+def test_the_device_resident_loader_serves_the_host_loaders_batches() -> None:
+    host, device = loaders()
+    assert len(device) == len(host) == 1797 // 64
+    epoch = zip(batches(host, 28), batches(device, 28), strict=True)  # one whole epoch
+    for (real, labels), (real_d, labels_d) in epoch:
+        assert torch.equal(real, real_d) and torch.equal(labels, labels_d)
+    assert real_d.dtype == torch.float32 and real_d.shape == (64, 1, 8, 8)
+
+
+def test_the_device_resident_loader_resumes_mid_epoch_like_the_host_loader() -> None:
+    host, device = loaders()
+    for loader in (host, device):
+        loader.load_state_dict({"epoch": 0, "steps": 11})
+    (real, _), (real_d, _) = batches(host, 1)[0], batches(device, 1)[0]
+    assert torch.equal(real, real_d)
+    fresh, _ = loaders()
+    assert torch.equal(batches(fresh, 12)[11][0], real)  # the 12th batch of the epoch
+
+
+def test_data_on_device_with_worker_processes_says_to_drop_them() -> None:
+    datamodule = DigitsDataModule(batch_size=64, num_workers=1)
+    datamodule.setup("fit")
+    datamodule.serve_from = torch.device("cpu")
+    with pytest.raises(GanArenaError, match=r"set data.num_workers=0 \(it is 1\)"):
+        datamodule.train_dataloader()
+
+
+def test_data_on_device_with_files_says_to_turn_it_off(tmp_path) -> None:
+    for index in range(4):
+        Image.new("L", (8, 8), color=index * 60).save(tmp_path / f"{index}.png")
+    datamodule = ImageFolderDataModule(
+        path=str(tmp_path), image_size=8, channels=1, batch_size=2, num_workers=0
+    )
+    datamodule.setup("fit")
+    datamodule.serve_from = torch.device("cpu")
+    with pytest.raises(GanArenaError, match=r"is read from files .*module.data_on_device=false"):
+        datamodule.train_dataloader()

@@ -124,6 +124,7 @@ class GANModule(pl.LightningModule):
         augment: Augment | None = None,
         compile_networks: bool | str = False,
         channels_last: bool = False,
+        data_on_device: bool = False,
         lr_schedule: LearningRateSchedule | None = None,
     ) -> None:
         super().__init__()
@@ -167,6 +168,9 @@ class GANModule(pl.LightningModule):
         #: Convolution weights and image batches in channels-last (NHWC) memory, the layout
         #: cuDNN's and oneDNN's fastest convolutions use; the values are the same.
         self.channels_last = channels_last
+        #: Keep in-memory training data on the training device, so that a step copies
+        #: nothing from the host (a GPU fast path; the same batches in the same order).
+        self.data_on_device = data_on_device
         #: The factor on the configured learning rates at each training step; None: the
         #: optimizers' learning rates are left alone.
         self.lr_schedule = None if isinstance(lr_schedule, Constant) else lr_schedule
@@ -254,8 +258,9 @@ class GANModule(pl.LightningModule):
 
     # -- Lightning hooks ----------------------------------------------------------------------
     def setup(self, stage: str) -> None:
-        """Tell the data how many real batches a step takes; check its labels, once. Put the
-        networks in channels-last memory when asked (before the optimizers are built)."""
+        """Tell the data how many real batches a step takes, and where to serve them from;
+        check its labels, once. Put the networks in channels-last memory when asked (before
+        the optimizers are built)."""
         if self.channels_last:
             for network in (self.generator, self.discriminator, self.generator_average):
                 if network is not None:
@@ -263,6 +268,13 @@ class GANModule(pl.LightningModule):
         datamodule = getattr(self.trainer, "datamodule", None)
         if isinstance(datamodule, GANDataModule):
             datamodule.batches_per_step = self.real_batches_per_step
+            if self.data_on_device:
+                datamodule.serve_from = self.trainer.strategy.root_device
+        elif self.data_on_device:
+            raise GanArenaError(
+                "module.data_on_device=true needs a ganarena.data.GANDataModule, which can "
+                "keep its data on the device: subclass it, or set module.data_on_device=false"
+            )
         elif self.real_batches_per_step > 1:
             raise GanArenaError(
                 f"loss.n_critic={self.loss.n_critic} needs a GANDataModule, which serves "

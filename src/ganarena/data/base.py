@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ganarena.data.image_files import stack_samples
 from ganarena.data.in_memory import InMemoryDataset, collate_prebatched
-from ganarena.data.resumable import EpochPermutation, ResumableLoader
+from ganarena.data.resumable import EpochBatches, EpochPermutation, ResumableLoader
 from ganarena.errors import GanArenaError
 from ganarena.options import require_non_negative_int, require_positive_int
 
@@ -48,6 +48,9 @@ class GANDataModule(LightningDataModule, ABC):
         #: The data metrics compare against and the domain classifier learns: the training
         #: data, unless a subclass trains on a subset of a larger set (digits' `fraction`).
         self.reference_dataset: Dataset | None = None
+        #: Where the training batches come from: None, the host; a device, a copy of the
+        #: in-memory training data kept there (set by the GAN module's `data_on_device`).
+        self.serve_from: torch.device | None = None
 
     @property
     @abstractmethod
@@ -90,6 +93,8 @@ class GANDataModule(LightningDataModule, ABC):
         self._require_enough_samples(len(dataset))
         in_memory = isinstance(dataset, InMemoryDataset)
         seed = int(os.environ.get("PL_GLOBAL_SEED", 0))
+        if self.serve_from is not None:
+            return self._device_resident_loader(dataset, seed, self.serve_from)
         return ResumableLoader(
             dataset,
             sampler=EpochPermutation(len(dataset), self.samples_per_step, seed),
@@ -101,6 +106,29 @@ class GANDataModule(LightningDataModule, ABC):
             collate_fn=collate_prebatched if in_memory else stack_samples,
             # Pinning only pays off when a worker-side thread overlaps it with the training step.
             pin_memory=self.num_workers > 0 and torch.cuda.is_available(),
+        )
+
+    def _device_resident_loader(
+        self, dataset: Dataset, seed: int, device: torch.device
+    ) -> ResumableLoader:
+        """The same batches in the same order, gathered from a copy of the data on `device`."""
+        if not isinstance(dataset, InMemoryDataset):
+            raise GanArenaError(
+                f"module.data_on_device=true keeps in-memory data on the device, and {self.name} "
+                f"is read from files ({type(dataset).__name__}): set module.data_on_device=false"
+            )
+        if self.num_workers > 0:
+            raise GanArenaError(
+                f"module.data_on_device=true gathers batches on the device, with no worker "
+                f"processes: set data.num_workers=0 (it is {self.num_workers})"
+            )
+        on_device = InMemoryDataset(dataset.samples.to(device), dataset.labels.to(device))
+        return ResumableLoader(
+            on_device,
+            sampler=EpochBatches(len(dataset), self.samples_per_step, seed, device),
+            position=self._position_in_epoch,
+            batch_size=None,  # the sampler yields whole batches of indices
+            collate_fn=collate_prebatched,
         )
 
     def _position_in_epoch(self) -> tuple[int, int]:

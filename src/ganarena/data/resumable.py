@@ -44,6 +44,10 @@ class EpochPermutation(Sampler[int]):
 
     def __iter__(self) -> Iterator[int]:
         # A generator: the order is drawn at the first index, after Lightning's set_epoch.
+        yield from self.remaining_order().tolist()
+
+    def remaining_order(self) -> torch.Tensor:
+        """This rank's indices for the current epoch, after those a resume skips."""
         rank, world = rank_and_world_size()
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         order = torch.randperm(self.size, generator=generator)
@@ -53,7 +57,25 @@ class EpochPermutation(Sampler[int]):
         if self.resume_at is not None and self.resume_at[0] == self.epoch:
             skip = self.resume_at[1] * self.batch
         self.resume_at = None
-        yield from mine[skip:].tolist()
+        return mine[skip:]
+
+
+class EpochBatches(EpochPermutation):
+    """`EpochPermutation`'s order as one index tensor per batch, on `device`.
+
+    The epoch's order is copied to the device once, so that batches gathered from data held
+    there copy nothing from the host (for a DataLoader with `batch_size=None`).
+    """
+
+    def __init__(self, size: int, batch: int, seed: int, device: torch.device) -> None:
+        super().__init__(size, batch, seed)
+        self.device = device
+
+    def __len__(self) -> int:
+        return self.batches_per_rank()
+
+    def __iter__(self) -> Iterator[torch.Tensor]:  # type: ignore[override]
+        yield from self.remaining_order().to(self.device).view(-1, self.batch)
 
 
 class ResumableLoader(DataLoader):
