@@ -3,12 +3,19 @@ trains to the eager losses."""
 
 from __future__ import annotations
 
+import functools
+
+import lightning.pytorch as pl
 import pytest
 import torch
 from PIL import Image
+from torch.utils.data import DataLoader, TensorDataset
 
 from ganarena.data import DigitsDataModule, ImageFolderDataModule
 from ganarena.errors import GanArenaError
+from ganarena.gan_module import GANModule
+from ganarena.losses import NonSaturating
+from ganarena.networks import DCGANDiscriminator, DCGANGenerator
 from ganarena.training import train
 
 from .helpers import FAST, column, read_metrics
@@ -138,3 +145,26 @@ def test_data_on_device_with_files_says_to_turn_it_off(tmp_path) -> None:
     datamodule.serve_from = torch.device("cpu")
     with pytest.raises(GanArenaError, match=r"is read from files .*module.data_on_device=false"):
         datamodule.train_dataloader()
+
+
+class PlainDataModule(pl.LightningDataModule):
+    """A data module that is not a GANDataModule: it cannot move its data."""
+
+    def train_dataloader(self) -> DataLoader:
+        images = torch.zeros(8, 1, 8, 8)
+        return DataLoader(TensorDataset(images, torch.zeros(8, dtype=torch.int64)), batch_size=4)
+
+
+def test_data_on_device_without_a_gan_data_module_says_what_it_needs() -> None:
+    adam = functools.partial(torch.optim.Adam, lr=2e-4)
+    shape = (1, 8, 8)
+    module = GANModule(
+        DCGANGenerator(shape), DCGANDiscriminator(shape), NonSaturating(), adam, adam,
+        data_on_device=True,
+    )  # fmt: skip
+    trainer = pl.Trainer(
+        max_steps=2, logger=False, enable_checkpointing=False, enable_progress_bar=False
+    )
+    needs = r"data_on_device=true needs a ganarena\.data\.GANDataModule"
+    with pytest.raises(GanArenaError, match=needs):
+        trainer.fit(module, datamodule=PlainDataModule())
