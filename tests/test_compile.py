@@ -4,6 +4,7 @@ trains to the eager losses."""
 from __future__ import annotations
 
 import functools
+import itertools
 
 import lightning.pytorch as pl
 import pytest
@@ -88,22 +89,19 @@ def test_data_on_the_device_gives_the_same_losses(compose_config, tmp_path, over
 
 
 def batches(loader, count: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    taken = []
-    for batch in loader:
-        taken.append(batch)
-        if len(taken) == count:
-            return taken
-    raise AssertionError(f"the loader gave {len(taken)} batches, not {count}")
+    taken = list(itertools.islice(loader, count))
+    assert len(taken) == count, f"the loader gave {len(taken)} batches, not {count}"
+    return taken
 
 
-def loaders(position: tuple[int, int] = (0, 0)):
-    """A host and a device-resident loader over the digits, batch 64, positioned alike."""
+def loaders():
+    """A host and a device-resident loader over the digits, batch 64, at an epoch's start."""
     made = []
     for serve_from in (None, torch.device("cpu")):
         datamodule = DigitsDataModule(batch_size=64)
         datamodule.setup("fit")
         datamodule.serve_from = serve_from
-        datamodule._position_in_epoch = lambda: position  # no trainer here
+        datamodule._position_in_epoch = lambda: (0, 0)  # no trainer here
         made.append(datamodule.train_dataloader())
     return made
 
