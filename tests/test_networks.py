@@ -366,7 +366,7 @@ def test_infogan_widths_are_options_and_compact_uses_the_narrow_ones(compose_con
     assert (generator.fc1.out_features, generator.up1.in_channels) == (256, 64)
     assert generator.up1.out_channels == 32
     assert [m.out_features for m in discriminator.modules() if isinstance(m, nn.Linear)] == [
-        512, 512, 1,
+        256, 256, 1,
     ]  # fmt: skip
     narrow = InfoGANDiscriminator((1, 8, 8), hidden=128, width=16)
     assert [m.out_channels for m in narrow.modules() if isinstance(m, nn.Conv2d)] == [16, 32]
