@@ -91,10 +91,10 @@ class GANDataModule(LightningDataModule, ABC):
         dataset = self.train_dataset
         assert dataset is not None
         self._require_enough_samples(len(dataset))
-        in_memory = isinstance(dataset, InMemoryDataset)
         seed = int(os.environ.get("PL_GLOBAL_SEED", 0))
         if self.serve_from is not None:
             return self._device_resident_loader(dataset, seed, self.serve_from)
+        in_memory = isinstance(dataset, InMemoryDataset)
         return ResumableLoader(
             dataset,
             sampler=EpochPermutation(len(dataset), self.samples_per_step, seed),
