@@ -8,9 +8,9 @@ reports steps/s and real images/s (a training step shows D one real batch); rows
 takes more than `--max-step-seconds` are skipped (on a CPU, the large images).
 
 Part 2 (`--ddp`): `python src/train.py` as a user runs it (sample metrics removed, timed from
-step `--warmup`), one process against `trainer=ddp_cpu` with two (gloo, one torch thread
+step `--warmup`), one process against `trainer=ddp_cpu` with two (shared memory, one torch thread
 each, the same batch per process), and against two independent one-process runs at once
-(the ceiling the cores allow); and the time of one gloo all-reduce of a flag, of D's
+(the ceiling the cores allow), in turns; and the time of one all-reduce of a flag, of D's
 gradients and of G's.
 
 Run: `python benchmarks/scaling.py [--device cuda] [--ddp] [--plot docs/images/scaling.png]`
@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import socket
+import statistics
 import threading
 import time
 from pathlib import Path
@@ -35,6 +36,7 @@ import torch.multiprocessing as mp
 from step_overhead import hand_written, networks, user_path, with_lightning
 
 from ganarena.data import DigitsDataModule
+from ganarena.shared_memory import SharedMemoryAllReduce, new_shared_file
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scaling.json"
 WARMUP_STEPS = 3
@@ -97,24 +99,38 @@ def side_by_side_seconds(args: argparse.Namespace, device: torch.device) -> list
     return seconds
 
 
+def _milliseconds_per_call(all_reduce, values: torch.Tensor) -> float:
+    for _ in range(20):
+        all_reduce(values)
+    start = time.perf_counter()
+    for _ in range(200):
+        all_reduce(values)
+    return (time.perf_counter() - start) / 200 * 1e3
+
+
 def _time_all_reduce(rank: int, port: int, sizes: list[int], out: dict) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=2)
+    made = [new_shared_file(2) if rank == 0 else None]
+    dist.broadcast_object_list(made, src=0)
+    shared = SharedMemoryAllReduce(made[0], rank, 2)
     for size in sizes:
         values = torch.randn(size)
-        for _ in range(20):
-            dist.all_reduce(values)
-        start = time.perf_counter()
-        for _ in range(200):
-            dist.all_reduce(values)
+        gloo = _milliseconds_per_call(dist.all_reduce, values)
+        through_memory = _milliseconds_per_call(shared.all_reduce, values)
         if rank == 0:
-            out[size] = (time.perf_counter() - start) / 200 * 1e3
+            out[size] = (gloo, through_memory)
+    shared.close()
+    dist.barrier()
+    if rank == 0:
+        made[0].unlink()
     dist.destroy_process_group()
 
 
-def all_reduce_milliseconds(sizes: list[int]) -> dict[int, float]:
-    """Milliseconds per gloo all-reduce between two CPU processes, for each size in floats."""
+def all_reduce_milliseconds(sizes: list[int]) -> dict[int, tuple[float, float]]:
+    """Milliseconds per all-reduce between two idle CPU processes, for each size in floats:
+    through gloo and through shared memory (what `gan_ddp` uses on one machine)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -125,11 +141,32 @@ def all_reduce_milliseconds(sizes: list[int]) -> dict[int, float]:
 
 def ddp_rows(args: argparse.Namespace, device: torch.device) -> dict:
     """Images/s of `src/train.py` with one process, with two (gloo on the CPU), and of two
-    independent runs side by side; and what one gloo all-reduce costs."""
+    independent runs side by side, in turns `--ddp-repeats` times (speed-ups against the
+    one-process run of the same turn, and their median); and what one gloo all-reduce costs."""
     batch, steps = args.ddp_batch_size, args.ddp_steps
-    one = user_path(steps, args.warmup, batch, device, [])
-    two = user_path(steps, args.warmup, batch, device, ["trainer=ddp_cpu"])
-    apart = side_by_side_seconds(args, device)
+    turns = []
+    for _ in range(args.ddp_repeats):
+        one = user_path(steps, args.warmup, batch, device, [])
+        two = user_path(steps, args.warmup, batch, device, ["trainer=ddp_cpu"])
+        apart = side_by_side_seconds(args, device)
+        turn = {
+            "one_process_images_per_s": steps * batch / one,
+            "two_processes_images_per_s": steps * 2 * batch / two,
+            "side_by_side_images_per_s": sum(steps * batch / seconds for seconds in apart),
+        }
+        turn["speed_up"] = turn["two_processes_images_per_s"] / turn["one_process_images_per_s"]
+        turn["side_by_side_speed_up"] = (
+            turn["side_by_side_images_per_s"] / turn["one_process_images_per_s"]
+        )
+        turns.append(turn)
+        print(
+            f"DDP, batch {batch} per process: 1 process {turn['one_process_images_per_s']:.0f} "
+            f"img/s, 2 processes {turn['two_processes_images_per_s']:.0f} img/s = "
+            f"{turn['speed_up']:.2f} x; two independent runs side by side "
+            f"{turn['side_by_side_images_per_s']:.0f} img/s = "
+            f"{turn['side_by_side_speed_up']:.2f} x",
+            flush=True,
+        )
     generator, discriminator = networks(DigitsDataModule().sample_shape)
     sizes = {
         "flag": 2,
@@ -140,25 +177,23 @@ def ddp_rows(args: argparse.Namespace, device: torch.device) -> dict:
     result = {
         "batch_size_per_process": batch,
         "steps": steps,
-        "one_process_images_per_s": steps * batch / one,
-        "two_processes_images_per_s": steps * 2 * batch / two,
-        "side_by_side_images_per_s": sum(steps * batch / seconds for seconds in apart),
-        "all_reduce_ms": {name: latency[size] for name, size in sizes.items()},
+        "turns": turns,
+        "speed_up": statistics.median(turn["speed_up"] for turn in turns),
+        "side_by_side_speed_up": statistics.median(t["side_by_side_speed_up"] for t in turns),
+        "all_reduce_ms": {name: latency[size][0] for name, size in sizes.items()},
+        "shared_memory_all_reduce_ms": {name: latency[size][1] for name, size in sizes.items()},
     }
-    single = result["one_process_images_per_s"]
-    result["speed_up"] = result["two_processes_images_per_s"] / single
-    result["side_by_side_speed_up"] = result["side_by_side_images_per_s"] / single
     print(
-        f"DDP, batch {batch} per process: 1 process {single:.0f} img/s, 2 processes "
-        f"{result['two_processes_images_per_s']:.0f} img/s = {result['speed_up']:.2f} x; two "
-        f"independent runs side by side {result['side_by_side_images_per_s']:.0f} img/s = "
-        f"{result['side_by_side_speed_up']:.2f} x",
+        f"median over {len(turns)} turns: 2 processes {result['speed_up']:.2f} x one; two "
+        f"independent runs {result['side_by_side_speed_up']:.2f} x",
         flush=True,
     )
     costs = ", ".join(
-        f"{name} ({sizes[name]} floats) {ms:.2f} ms" for name, ms in result["all_reduce_ms"].items()
+        f"{name} ({size} floats) {latency[size][0]:.2f} ms through gloo, "
+        f"{latency[size][1]:.3f} ms through shared memory"
+        for name, size in sizes.items()
     )
-    print(f"one gloo all-reduce between the two processes: {costs}", flush=True)
+    print(f"one all-reduce between two idle processes: {costs}", flush=True)
     return result
 
 
@@ -197,6 +232,7 @@ def main() -> None:
     parser.add_argument("--ddp", action="store_true", help="also 2 DDP processes against 1")
     parser.add_argument("--ddp-steps", type=int, default=1000)
     parser.add_argument("--ddp-batch-size", type=int, default=64)
+    parser.add_argument("--ddp-repeats", type=int, default=3, help="turns of the three runs")
     parser.add_argument("--warmup", type=int, default=200, help="DDP rows: steps not timed")
     parser.add_argument("--plot", type=Path, default=None, help="write the figure here")
     parser.add_argument("--replot", action="store_true", help="only plot the saved results")

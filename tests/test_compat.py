@@ -6,6 +6,7 @@ the test, adapt `src/ganarena/compat.py`, and move the version bound in pyprojec
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import lightning.pytorch as pl
 import pytest
 import torch
 from lightning.fabric.plugins.environments import LightningEnvironment
+from lightning.pytorch.loops.training_epoch_loop import _TrainingEpochLoop
 from lightning.pytorch.strategies.launchers import subprocess_script
 
 from ganarena.compat import (
@@ -22,6 +24,7 @@ from ganarena.compat import (
     ChildCommandLauncher,
     inception_features_and_logits,
     publish_callback_metrics,
+    replace_sigterm_broadcast,
     save_random_inception_weights,
     skip_nvml_probe_without_gpus,
 )
@@ -167,3 +170,15 @@ def test_with_a_gpu_the_nvml_based_check_stays(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     skip_nvml_probe_without_gpus()
     assert os.environ[NVML_CHECK_VARIABLE] == "1"
+
+
+def test_the_per_batch_sigterm_broadcast_is_the_method_that_ddp_runs_replace() -> None:
+    # Under DDP the epoch loop calls it before every batch; GANDDPStrategy puts its
+    # shared-memory agreement there (tests/test_distributed.py stops a DDP run by SIGTERM).
+    advance = inspect.getsource(_TrainingEpochLoop.advance)
+    assert "self._broadcast_sigterm_tensor()" in advance
+    trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
+    calls = []
+    replace_sigterm_broadcast(trainer, lambda: calls.append(1))
+    trainer.fit_loop.epoch_loop._broadcast_sigterm_tensor()
+    assert calls == [1]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -84,6 +86,7 @@ def test_two_cpu_processes_train_with_identical_parameters(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr[-2000:]
     output = result.stdout + result.stderr
     assert "GLOBAL_RANK: 1, MEMBER: 2/2" in output
+    assert "2 ranks on this machine reduce through shared memory" in output
     assert output.count("parameters identical on 2 ranks") == 2  # checked after each epoch
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
     # 1,797 digits, 64 per rank per step: 14 training steps per epoch on each of 2 ranks.
@@ -123,3 +126,26 @@ def test_a_sweep_under_ddp_runs_each_job_once(tmp_path: Path) -> None:
         config = checkpoint["hyper_parameters"]["config"]
         assert config["loss"]["_target_"] == f"ganarena.losses.{loss}"
         assert checkpoint["global_step"] == 14 * 2
+
+
+@pytest.mark.slow
+def test_sigterm_to_rank_zero_stops_both_ranks_at_one_step_with_last_ckpt(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    overrides = ["trainer=ddp_cpu", "train_steps=5000", "trainer.log_every_n_steps=1", *QUIET]
+    console = tmp_path / "console.txt"
+    with open(console, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "src/train.py", *overrides, f"hydra.run.dir={run}"],
+            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 180
+        while not (run / "csv" / "metrics.csv").is_file() and time.monotonic() < deadline:
+            time.sleep(0.2)  # both ranks are training: rows appear from step 1 on
+        process.send_signal(signal.SIGTERM)  # rank 0, the process the user started
+        assert process.wait(timeout=120) != 0
+    output = console.read_text()
+    steps = re.findall(r"error: stopped by SIGTERM at training step (\d+)", output)
+    assert len(steps) >= 1 and len(set(steps)) == 1, output[-3000:]
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    assert checkpoint["global_step"] == 2 * int(steps[0])  # saved at the step both stopped at

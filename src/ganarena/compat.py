@@ -19,6 +19,10 @@ each library to the releases the test suite has run against.
   updating that dict, as Lightning's own process launcher does: `LightningModule.log` costs
   about a millisecond per value (its result collection moves every entry to the device on
   each call), more than a whole small GAN step on a CPU.
+- Under DDP, Lightning's training epoch loop broadcasts rank 0's SIGTERM flag through the
+  process group before every batch (its private `_broadcast_sigterm_tensor`), a gloo
+  collective that costs more than a small GAN step on busy CPU cores. `GANDDPStrategy`
+  replaces it, for its shared-memory ranks, by the same agreement through shared memory.
 - Lightning sets `PYTORCH_NVML_BASED_CUDA_CHECK=1` when it is imported, so that asking whether
   CUDA is available does not initialise CUDA (which would break forked processes). torch then
   answers `torch.cuda.is_available()` by loading the NVIDIA management library, afresh on
@@ -114,6 +118,11 @@ def publish_callback_metrics(trainer: pl.Trainer, values: Mapping[str, Tensor | 
             for name, value in values.items()
         }
     )
+
+
+def replace_sigterm_broadcast(trainer: pl.Trainer, agreement: Callable[[], None]) -> None:
+    """Call `agreement` where Lightning's epoch loop broadcasts its SIGTERM flag each batch."""
+    trainer.fit_loop.epoch_loop._broadcast_sigterm_tensor = agreement
 
 
 def inception_features_and_logits(network: nn.Module, images: Tensor) -> tuple[Tensor, Tensor]:

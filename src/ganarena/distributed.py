@@ -6,13 +6,15 @@ network without gradients on purpose, and gradient penalties need a double backw
 DDP's hooks do not support. `GANDDPStrategy` reduces gradients itself, as StyleGAN3's
 training loop does (Karras et al. 2021): no wrapper; parameters are broadcast from rank 0
 once, and before each optimizer step the gradients of the parameters that optimizer owns
-are averaged across ranks in one flat all-reduce. Its child processes start from the
-current Hydra job's overrides, so that `-m` sweeps do not re-run the whole sweep in every
-child (Lightning #11300).
+are averaged across ranks in one flat all-reduce. CPU ranks on one x86-64 machine reduce
+through shared memory (`ganarena.shared_memory`) rather than gloo, whose latency on busy
+cores costs more than the step. Its child processes start from the current Hydra job's
+overrides, so that `-m` sweeps do not re-run the whole sweep in every child (Lightning #11300).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,22 +23,36 @@ import lightning.pytorch as pl
 import torch
 import torch.distributed as dist
 from lightning.pytorch.strategies import StrategyRegistry
-from torch import nn
+from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from torch import Tensor, nn
 from torch.optim import Optimizer
 
-from ganarena.compat import ChildCommandDDPStrategy
+from ganarena.compat import ChildCommandDDPStrategy, replace_sigterm_broadcast
 from ganarena.errors import GanArenaError
+from ganarena.shared_memory import SharedMemoryAllReduce, new_shared_file, shared_memory_supported
+
+log = logging.getLogger(__name__)
 
 DISTRIBUTED_STRATEGY = "gan_ddp"
+#: `(tensor, op)` -> None: `tensor` replaced in place by its "sum" or "max" over all ranks.
+AllReduce = Callable[[Tensor, str], None]
+OPS = {"sum": dist.ReduceOp.SUM, "max": dist.ReduceOp.MAX}
 
 
-def average_gradients(parameters: Sequence[nn.Parameter]) -> None:
+def gloo_or_nccl_all_reduce(tensor: Tensor, op: str = "sum") -> None:
+    dist.all_reduce(tensor, op=OPS[op])
+
+
+def average_gradients(
+    parameters: Sequence[nn.Parameter], all_reduce: AllReduce = gloo_or_nccl_all_reduce
+) -> None:
     """Replace each gradient by its mean over all ranks, in one flat all-reduce."""
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return
     flat = torch.cat([g.reshape(-1) for g in grads])
-    dist.all_reduce(flat)
+    all_reduce(flat, "sum")
     flat /= dist.get_world_size()
     offset = 0
     for grad in grads:
@@ -66,8 +82,23 @@ def hydra_child_command(local_rank: int) -> tuple[list[str], str]:
     return command, get_original_cwd()
 
 
+def agree(trainer: pl.Trainer, flags: Sequence[bool]) -> list[bool]:
+    """Each of `flags` as true on every rank where it is true on any (one small all-reduce)."""
+    if trainer.world_size < 2 or not dist.is_initialized():
+        return list(flags)
+    values = torch.tensor([float(flag) for flag in flags], device=trainer.strategy.root_device)
+    strategy = trainer.strategy
+    if isinstance(strategy, GANDDPStrategy):
+        strategy.all_reduce_in_place(values, "max")
+    else:
+        gloo_or_nccl_all_reduce(values, "max")
+    return [value > 0 for value in values.tolist()]
+
+
 class GANDDPStrategy(ChildCommandDDPStrategy):
     """DDP for manual GAN optimization: averaged gradients per optimizer, no module wrapper."""
+
+    shared_memory: SharedMemoryAllReduce | None = None
 
     def child_command(self, local_rank: int) -> tuple[list[str], str]:
         return hydra_child_command(local_rank)
@@ -78,8 +109,55 @@ class GANDDPStrategy(ChildCommandDDPStrategy):
         assert self.model is not None
         broadcast_module_state(self.model)
 
+    def setup(self, trainer: pl.Trainer) -> None:
+        """Reduce through shared memory where the ranks can (one machine, CPU, x86-64); then
+        Lightning's per-batch SIGTERM broadcast (gloo) goes through it too."""
+        super().setup(trainer)
+        self.shared_memory = self._open_shared_memory()
+        if self.shared_memory is not None:
+            replace_sigterm_broadcast(trainer, lambda: self._stop_together_on_sigterm(trainer))
+
+    def _open_shared_memory(self) -> SharedMemoryAllReduce | None:
+        eligible = self.num_nodes == 1 and self.root_device.type == "cpu"
+        if self.world_size < 2 or not eligible or not shared_memory_supported():
+            return None
+        try:
+            made = [new_shared_file(self.world_size) if self.global_rank == 0 else None]
+        except OSError as error:  # e.g. /dev/shm full: every rank then stays on gloo
+            log.warning("no shared memory for the all-reduce (%s): gloo instead", error)
+            made = [None]
+        dist.broadcast_object_list(made, src=0)
+        path = made[0]
+        if path is None:
+            return None
+        reducer = SharedMemoryAllReduce(path, self.global_rank, self.world_size)
+        reducer.publish_pid()
+        dist.barrier()
+        if self.global_rank == 0:
+            path.unlink()  # the mappings keep the memory; a crash leaves no file behind
+        rank_zero_info(f"{self.world_size} ranks on this machine reduce through shared memory")
+        return reducer
+
+    def all_reduce_in_place(self, tensor: Tensor, op: str = "sum") -> None:
+        """`tensor` replaced by its sum or max over all ranks: through shared memory when open
+        and `tensor` is a float32 CPU tensor, else through the process group."""
+        shared = self.shared_memory
+        if shared is not None and tensor.dtype == torch.float32 and tensor.device.type == "cpu":
+            shared.all_reduce(tensor, op)
+        else:
+            gloo_or_nccl_all_reduce(tensor, op)
+
+    def _stop_together_on_sigterm(self, trainer: pl.Trainer) -> None:
+        """What Lightning's broadcast does before each batch, for a SIGTERM on any rank."""
+        (stop,) = agree(trainer, [trainer.received_sigterm])
+        if stop:
+            raise SIGTERMException()
+
     def teardown(self) -> None:
         """Leave no process group behind for the next job of a sweep."""
+        if self.shared_memory is not None:
+            self.shared_memory.close()
+            self.shared_memory = None
         super().teardown()
         if dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()
@@ -93,7 +171,7 @@ class GANDDPStrategy(ChildCommandDDPStrategy):
     ) -> Any:
         if self.world_size > 1:
             params = [p for group in optimizer.param_groups for p in group["params"]]
-            average_gradients(params)
+            average_gradients(params, self.all_reduce_in_place)
         return super().optimizer_step(optimizer, closure, model, **kwargs)
 
 

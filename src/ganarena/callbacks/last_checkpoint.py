@@ -24,9 +24,8 @@ from types import FrameType
 from typing import Any
 
 import lightning.pytorch as pl
-import torch
-import torch.distributed as dist
 
+from ganarena.distributed import agree
 from ganarena.gan_module import GANModule
 from ganarena.run_record import RunInterrupted
 
@@ -104,10 +103,7 @@ class LastCheckpoint(pl.Callback):
         due = self.every_n_steps > 0 and step % self.every_n_steps == 0
         if self.every_minutes is not None:
             due = due or time.monotonic() - self._last_save >= 60 * self.every_minutes
-        if trainer.world_size > 1 and dist.is_initialized():
-            flags = torch.tensor([float(stop), float(due)], device=trainer.strategy.root_device)
-            dist.all_reduce(flags, op=dist.ReduceOp.MAX)
-            stop, due = bool(flags[0]), bool(flags[1])
+        stop, due = agree(trainer, [stop, due])
         return stop or due, stop
 
     def on_train_batch_end(
