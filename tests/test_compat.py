@@ -22,6 +22,7 @@ from ganarena.compat import (
     LAUNCH_VARIABLES,
     NVML_CHECK_VARIABLE,
     ChildCommandLauncher,
+    counted_optimizer_step,
     inception_features_and_logits,
     publish_callback_metrics,
     replace_sigterm_broadcast,
@@ -182,3 +183,14 @@ def test_the_per_batch_sigterm_broadcast_is_the_method_that_ddp_runs_replace() -
     replace_sigterm_broadcast(trainer, lambda: calls.append(1))
     trainer.fit_loop.epoch_loop._broadcast_sigterm_tensor()
     assert calls == [1]
+
+
+def test_a_step_counted_outside_lightning_optimizer_moves_the_manual_step_counter() -> None:
+    # trainer.global_step is read from this counter under manual optimization; the equality
+    # of whole runs with and without Lightning's hooks is in tests/test_direct_updates.py.
+    trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
+    progress = trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
+    before = (progress.total.ready, progress.total.completed)
+    with counted_optimizer_step(trainer):
+        assert progress.total.ready == before[0] + 1 and progress.total.completed == before[1]
+    assert progress.total.completed == before[1] + 1

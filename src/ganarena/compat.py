@@ -23,6 +23,9 @@ each library to the releases the test suite has run against.
   process group before every batch (its private `_broadcast_sigterm_tensor`), a gloo
   collective that costs more than a small GAN step on busy CPU cores. `GANDDPStrategy`
   replaces it, for its shared-memory ranks, by the same agreement through shared memory.
+- An optimizer step taken without `LightningOptimizer.step` (`ganarena.direct_updates`, where
+  no hook listens) must still be counted as Lightning counts it, in the manual-optimization
+  loop's private `optim_step_progress`, from which `trainer.global_step` is read.
 - Lightning sets `PYTORCH_NVML_BASED_CUDA_CHECK=1` when it is imported, so that asking whether
   CUDA is available does not initialise CUDA (which would break forked processes). torch then
   answers `torch.cuda.is_available()` by loading the NVIDIA management library, afresh on
@@ -36,7 +39,8 @@ each library to the releases the test suite has run against.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
@@ -123,6 +127,16 @@ def publish_callback_metrics(trainer: pl.Trainer, values: Mapping[str, Tensor | 
 def replace_sigterm_broadcast(trainer: pl.Trainer, agreement: Callable[[], None]) -> None:
     """Call `agreement` where Lightning's epoch loop broadcasts its SIGTERM flag each batch."""
     trainer.fit_loop.epoch_loop._broadcast_sigterm_tensor = agreement
+
+
+@contextmanager
+def counted_optimizer_step(trainer: pl.Trainer) -> Iterator[None]:
+    """Count the optimizer step taken inside as `LightningOptimizer.step` does (manual
+    optimization): ready before it, completed after it."""
+    progress = trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
+    progress.increment_ready()
+    yield
+    progress.increment_completed()
 
 
 def inception_features_and_logits(network: nn.Module, images: Tensor) -> tuple[Tensor, Tensor]:

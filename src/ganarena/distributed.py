@@ -169,10 +169,14 @@ class GANDDPStrategy(ChildCommandDDPStrategy):
         model: pl.LightningModule | nn.Module | None = None,
         **kwargs: Any,
     ) -> Any:
+        self.reduce_gradients(optimizer)
+        return super().optimizer_step(optimizer, closure, model, **kwargs)
+
+    def reduce_gradients(self, optimizer: Optimizer) -> None:
+        """Average the gradients of `optimizer`'s parameters across ranks (before its step)."""
         if self.world_size > 1:
             params = [p for group in optimizer.param_groups for p in group["params"]]
             average_gradients(params, self.all_reduce_in_place)
-        return super().optimizer_step(optimizer, closure, model, **kwargs)
 
 
 def register_strategies() -> None:

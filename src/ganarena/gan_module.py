@@ -25,6 +25,7 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.core.optimizer import LightningOptimizer
+from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
@@ -32,6 +33,7 @@ from ganarena.augment import Augment
 from ganarena.compat import publish_callback_metrics
 from ganarena.conditioning import Conditioning, check_label_range
 from ganarena.data.base import GANDataModule
+from ganarena.direct_updates import update_directly, why_lightning_updates
 from ganarena.errors import GanArenaError
 from ganarena.logger_rows import LoggerRows, Value
 from ganarena.loggers import forget_rows_after
@@ -179,6 +181,9 @@ class GANModule(pl.LightningModule):
         self.planned_steps = 0
         #: The schedule's factor in the training step under way.
         self.learning_rate_factor = 1.0
+        #: Why every update goes through Lightning's hooks (`ganarena.direct_updates`); None:
+        #: only those of logging steps do.
+        self.lightning_updates_because: str | None = "training has not started"
         loss.check_compatible(discriminator)
 
     # -- what callbacks and evaluation use ----------------------------------------------------
@@ -287,8 +292,14 @@ class GANModule(pl.LightningModule):
 
     def on_train_start(self) -> None:
         """A resumed run's logger rows continue from the step it resumes at. The run's length
-        is known now (the data is set up), for the learning-rate schedule."""
+        is known now (the data is set up), for the learning-rate schedule; and the callbacks,
+        for whether updates can skip Lightning's hooks."""
         forget_rows_after(self.trainer.loggers, self.training_steps)
+        self.lightning_updates_because = why_lightning_updates(self.trainer, self)
+        if self.lightning_updates_because is not None:
+            rank_zero_info(
+                f"every update goes through Lightning's hooks: {self.lightning_updates_because}"
+            )
         if self.lr_schedule is not None:
             self.planned_steps = planned_training_steps(self.trainer, self.loss.n_critic)
 
@@ -426,9 +437,7 @@ class GANModule(pl.LightningModule):
             if real_logits is not None:
                 total = total + self.conditioning.classification_loss(real_logits, labels)
                 total = total + self.conditioning.classification_loss(fake_logits, labels)
-            optimizer.zero_grad(set_to_none=True)
-            self.manual_backward(total)
-            optimizer.step()
+            self._update(optimizer, total)
         self.loss.after_discriminator_step(self.discriminator)
         real_scores, fake_scores = real_scores.detach(), fake_scores.detach()
         self.loss.update_state(real_scores, fake_scores)
@@ -458,12 +467,20 @@ class GANModule(pl.LightningModule):
             if penalty is not None:
                 total = total + penalty
                 self.generator_penalty = penalty.detach()
-            optimizer.zero_grad(set_to_none=True)
-            self.manual_backward(total)
-            optimizer.step()
+            self._update(optimizer, total)
         if self.generator_average is not None:
             self.generator_average.update(self.generator)
         return fake_scores.detach(), loss.detach()
+
+    def _update(self, optimizer: LightningOptimizer, total: Tensor) -> None:
+        """Backward and step: directly where no hook listens (`ganarena.direct_updates`),
+        and on logging steps through Lightning, whose hooks then run."""
+        optimizer.zero_grad(set_to_none=True)
+        if self.lightning_updates_because is None and not self.logs_this_step:
+            update_directly(self.trainer, optimizer, total)
+        else:
+            self.manual_backward(total)
+            optimizer.step()
 
     def _latents(self, noise: Tensor, labels: Tensor | None) -> Latents:
         """The noise of a batch of fakes and G with their labels bound, for zCR."""

@@ -65,6 +65,10 @@ class TrainingDiagnostics(pl.Callback):
     must be a multiple of it, since the diagnostics are computed on logging steps only.
     """
 
+    #: Its `on_before_optimizer_step` reads gradients on logging steps only: other steps'
+    #: updates may skip Lightning's hooks (`ganarena.direct_updates`).
+    update_hooks_on_logging_steps_only = True
+
     def __init__(self, every_n_steps: int | None = None, sample_weights: bool = True) -> None:
         self.every_n_steps = every_n_steps
         self.log_sample_weights = sample_weights
