@@ -158,6 +158,15 @@ class UserPathTimer(pl.Callback):
             Path(self.path).write_text(json.dumps(timing))
 
 
+class EveryUpdateListener(pl.Callback):
+    """Listens to every optimizer step, so that every update goes through Lightning's hooks:
+    `-- '+callbacks.listener={_target_: step_overhead.EveryUpdateListener}'` measures the
+    user's path as it was before updates skipped them (ganarena.direct_updates)."""
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
+        pass
+
+
 def user_path(
     steps: int, warmup: int, batch_size: int, device: torch.device, extra: list[str]
 ) -> float:

@@ -9,13 +9,19 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from ganarena.distributed import average_gradients, broadcast_module_state, hydra_child_command
+from ganarena.distributed import (
+    average_gradients,
+    broadcast_module_state,
+    hydra_child_command,
+    spread_across_ranks,
+)
 
 from .helpers import REPO_ROOT
 
@@ -34,6 +40,23 @@ def _average_on_rank(rank: int, world_size: int, port: int, results: dict) -> No
         results[rank] = (layer.weight.detach().clone(), layer.weight.grad.clone(), layer.bias.grad)
     finally:
         dist.destroy_process_group()
+
+
+def _spread_on_rank(rank: int, port: int, results: dict) -> None:
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    try:
+        trainer = SimpleNamespace(world_size=2, strategy=None)  # not gan_ddp: the process group
+        checksums = torch.tensor([1.0, 2.0, -3.0]) + torch.tensor([0.0, 0.5, 0.25]) * rank
+        results[rank] = spread_across_ranks(trainer, checksums)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_the_sync_checks_spread_is_the_gap_between_the_ranks_values() -> None:
+    results = mp.Manager().dict()
+    mp.spawn(_spread_on_rank, args=(free_port(), results), nprocs=2, join=True)
+    assert torch.equal(results[0], torch.tensor([0.0, 0.5, 0.25]))
+    assert torch.equal(results[1], results[0])
 
 
 def free_port() -> int:

@@ -82,17 +82,32 @@ def hydra_child_command(local_rank: int) -> tuple[list[str], str]:
     return command, get_original_cwd()
 
 
+def all_reduce_across_ranks(trainer: pl.Trainer, tensor: Tensor, op: str) -> None:
+    """`tensor` replaced by its sum or max over the ranks, the fastest way the strategy has."""
+    if isinstance(trainer.strategy, GANDDPStrategy):
+        trainer.strategy.all_reduce_in_place(tensor, op)
+    else:
+        gloo_or_nccl_all_reduce(tensor, op)
+
+
 def agree(trainer: pl.Trainer, flags: Sequence[bool]) -> list[bool]:
     """Each of `flags` as true on every rank where it is true on any (one small all-reduce)."""
     if trainer.world_size < 2 or not dist.is_initialized():
         return list(flags)
     values = torch.tensor([float(flag) for flag in flags], device=trainer.strategy.root_device)
-    strategy = trainer.strategy
-    if isinstance(strategy, GANDDPStrategy):
-        strategy.all_reduce_in_place(values, "max")
-    else:
-        gloo_or_nccl_all_reduce(values, "max")
+    all_reduce_across_ranks(trainer, values, "max")
     return [value > 0 for value in values.tolist()]
+
+
+def spread_across_ranks(trainer: pl.Trainer, values: Tensor) -> Tensor:
+    """The largest minus the smallest of each of `values` over the ranks (one all-reduce, in
+    float32); zeros on one process."""
+    if trainer.world_size < 2 or not dist.is_initialized():
+        return torch.zeros_like(values)
+    extremes = torch.cat([values, -values]).float()
+    all_reduce_across_ranks(trainer, extremes, "max")
+    largest, negated_smallest = extremes.chunk(2)
+    return largest + negated_smallest
 
 
 class GANDDPStrategy(ChildCommandDDPStrategy):

@@ -6,6 +6,8 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 
+from ganarena.distributed import spread_across_ranks
+
 
 def parameter_checksum(module: torch.nn.Module) -> torch.Tensor:
     """One float64 sum per parameter tensor, and per state tensor of the loss and the
@@ -19,7 +21,8 @@ def parameter_checksum(module: torch.nn.Module) -> torch.Tensor:
 
 
 class ParameterSyncCheck(pl.Callback):
-    """At the end of each epoch, all-gather parameter checksums and fail if ranks differ.
+    """At the end of each epoch, compare parameter checksums across ranks and fail if they
+    differ (their spread in one all-reduce: through shared memory on one CPU machine).
 
     Under data parallelism every rank must apply the same averaged update; a bug in the
     gradient averaging shows up here as diverging parameters. A no-op on one process.
@@ -31,9 +34,9 @@ class ParameterSyncCheck(pl.Callback):
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.world_size < 2:
             return
-        gathered = pl_module.all_gather(parameter_checksum(pl_module))
-        spread = (gathered - gathered[0]).abs().max().item()
-        if spread > self.tolerance * max(1.0, gathered.abs().max().item()):
+        checksums = parameter_checksum(pl_module)
+        spread = spread_across_ranks(trainer, checksums).max().item()
+        if spread > self.tolerance * max(1.0, checksums.abs().max().item()):
             raise RuntimeError(
                 f"parameters differ across {trainer.world_size} ranks (max checksum gap "
                 f"{spread:.3g}): gradients were not averaged"
