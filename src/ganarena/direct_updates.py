@@ -3,10 +3,11 @@
 Under manual optimization each `manual_backward` and `LightningOptimizer.step` calls
 `on_before_backward`, `on_after_backward` and `on_before_optimizer_step` on every callback
 and on the module, through the precision plugin's closure and the profiler's contexts: a
-few percent of a small GAN step on a CPU (docs/benchmarks.md). Where nothing overrides those hooks, the precision does nothing at the
-backward or the step (32-bit, or autocast with no gradient scaler) and no profiler runs,
-`GANModule` calls `loss.backward()` and the optimizer itself, averages the gradients as
-`gan_ddp` would, and counts the step as `LightningOptimizer.step` does: the same update.
+few percent of a small GAN step on a CPU (docs/benchmarks.md). Where nothing overrides
+those hooks, the precision does nothing at the backward or the step (32-bit, or autocast with
+no gradient scaler) and no profiler runs, `GANModule` calls `loss.backward()` and the
+optimizer itself, averages the gradients as `gan_ddp` would, and counts the step as
+`LightningOptimizer.step` does: the same update.
 
 Logging steps always go through Lightning's path, so a callback that needs the hooks only on
 those (`update_hooks_on_logging_steps_only = True`, as `TrainingDiagnostics`) keeps them.
