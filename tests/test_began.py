@@ -55,7 +55,7 @@ def test_k_statistics_are_averaged_across_ranks(monkeypatch) -> None:
     """Under DDP every rank must update k_t from the same (all-reduced) batch statistics."""
     other_rank = torch.tensor([0.2, 0.0])  # the other rank's E e(x), E e(G(z))
 
-    def all_reduce(tensor: torch.Tensor) -> None:
+    def all_reduce(tensor: torch.Tensor, op: object = None) -> None:  # the sum, as gloo's
         tensor += other_rank
 
     monkeypatch.setattr(ranks.dist, "is_initialized", lambda: True)

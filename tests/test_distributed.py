@@ -9,19 +9,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from ganarena.distributed import (
-    average_gradients,
-    broadcast_module_state,
-    hydra_child_command,
-    spread_across_ranks,
-)
+from ganarena.distributed import average_gradients, broadcast_module_state, hydra_child_command
+from ganarena.ranks import spread_across_ranks
 
 from .helpers import REPO_ROOT
 
@@ -45,9 +40,8 @@ def _average_on_rank(rank: int, world_size: int, port: int, results: dict) -> No
 def _spread_on_rank(rank: int, port: int, results: dict) -> None:
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
     try:
-        trainer = SimpleNamespace(world_size=2, strategy=None)  # not gan_ddp: the process group
         checksums = torch.tensor([1.0, 2.0, -3.0]) + torch.tensor([0.0, 0.5, 0.25]) * rank
-        results[rank] = spread_across_ranks(trainer, checksums)
+        results[rank] = spread_across_ranks(checksums)
     finally:
         dist.destroy_process_group()
 

@@ -25,34 +25,26 @@ import torch.distributed as dist
 from lightning.pytorch.strategies import StrategyRegistry
 from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.exceptions import SIGTERMException
-from torch import Tensor, nn
+from torch import nn
 from torch.optim import Optimizer
 
 from ganarena.compat import ChildCommandDDPStrategy, replace_sigterm_broadcast
 from ganarena.errors import GanArenaError
+from ganarena.ranks import agree, all_reduce_in_place, use_shared_memory_all_reduce
 from ganarena.shared_memory import SharedMemoryAllReduce, new_shared_file, shared_memory_supported
 
 log = logging.getLogger(__name__)
 
 DISTRIBUTED_STRATEGY = "gan_ddp"
-#: `(tensor, op)` -> None: `tensor` replaced in place by its "sum" or "max" over all ranks.
-AllReduce = Callable[[Tensor, str], None]
-OPS = {"sum": dist.ReduceOp.SUM, "max": dist.ReduceOp.MAX}
 
 
-def gloo_or_nccl_all_reduce(tensor: Tensor, op: str = "sum") -> None:
-    dist.all_reduce(tensor, op=OPS[op])
-
-
-def average_gradients(
-    parameters: Sequence[nn.Parameter], all_reduce: AllReduce = gloo_or_nccl_all_reduce
-) -> None:
+def average_gradients(parameters: Sequence[nn.Parameter]) -> None:
     """Replace each gradient by its mean over all ranks, in one flat all-reduce."""
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return
     flat = torch.cat([g.reshape(-1) for g in grads])
-    all_reduce(flat, "sum")
+    all_reduce_in_place(flat)
     flat /= dist.get_world_size()
     offset = 0
     for grad in grads:
@@ -82,34 +74,6 @@ def hydra_child_command(local_rank: int) -> tuple[list[str], str]:
     return command, get_original_cwd()
 
 
-def all_reduce_across_ranks(trainer: pl.Trainer, tensor: Tensor, op: str) -> None:
-    """`tensor` replaced by its sum or max over the ranks, the fastest way the strategy has."""
-    if isinstance(trainer.strategy, GANDDPStrategy):
-        trainer.strategy.all_reduce_in_place(tensor, op)
-    else:
-        gloo_or_nccl_all_reduce(tensor, op)
-
-
-def agree(trainer: pl.Trainer, flags: Sequence[bool]) -> list[bool]:
-    """Each of `flags` as true on every rank where it is true on any (one small all-reduce)."""
-    if trainer.world_size < 2 or not dist.is_initialized():
-        return list(flags)
-    values = torch.tensor([float(flag) for flag in flags], device=trainer.strategy.root_device)
-    all_reduce_across_ranks(trainer, values, "max")
-    return [value > 0 for value in values.tolist()]
-
-
-def spread_across_ranks(trainer: pl.Trainer, values: Tensor) -> Tensor:
-    """The largest minus the smallest of each of `values` over the ranks (one all-reduce, in
-    float32); zeros on one process."""
-    if trainer.world_size < 2 or not dist.is_initialized():
-        return torch.zeros_like(values)
-    extremes = torch.cat([values, -values]).float()
-    all_reduce_across_ranks(trainer, extremes, "max")
-    largest, negated_smallest = extremes.chunk(2)
-    return largest + negated_smallest
-
-
 class GANDDPStrategy(ChildCommandDDPStrategy):
     """DDP for manual GAN optimization: averaged gradients per optimizer, no module wrapper."""
 
@@ -125,11 +89,12 @@ class GANDDPStrategy(ChildCommandDDPStrategy):
         broadcast_module_state(self.model)
 
     def setup(self, trainer: pl.Trainer) -> None:
-        """Reduce through shared memory where the ranks can (one machine, CPU, x86-64); then
-        Lightning's per-batch SIGTERM broadcast (gloo) goes through it too."""
+        """Reduce through shared memory where the ranks can (one machine, CPU, x86-64): every
+        reduction of `ganarena.ranks`, and Lightning's per-batch SIGTERM broadcast with them."""
         super().setup(trainer)
         self.shared_memory = self._open_shared_memory()
         if self.shared_memory is not None:
+            use_shared_memory_all_reduce(self.shared_memory.all_reduce)
             replace_sigterm_broadcast(trainer, lambda: self._stop_together_on_sigterm(trainer))
 
     def _open_shared_memory(self) -> SharedMemoryAllReduce | None:
@@ -153,24 +118,16 @@ class GANDDPStrategy(ChildCommandDDPStrategy):
         rank_zero_info(f"{self.world_size} ranks on this machine reduce through shared memory")
         return reducer
 
-    def all_reduce_in_place(self, tensor: Tensor, op: str = "sum") -> None:
-        """`tensor` replaced by its sum or max over all ranks: through shared memory when open
-        and `tensor` is a float32 CPU tensor, else through the process group."""
-        shared = self.shared_memory
-        if shared is not None and tensor.dtype == torch.float32 and tensor.device.type == "cpu":
-            shared.all_reduce(tensor, op)
-        else:
-            gloo_or_nccl_all_reduce(tensor, op)
-
     def _stop_together_on_sigterm(self, trainer: pl.Trainer) -> None:
         """What Lightning's broadcast does before each batch, for a SIGTERM on any rank."""
-        (stop,) = agree(trainer, [trainer.received_sigterm])
+        (stop,) = agree([trainer.received_sigterm], self.root_device)
         if stop:
             raise SIGTERMException()
 
     def teardown(self) -> None:
         """Leave no process group behind for the next job of a sweep."""
         if self.shared_memory is not None:
+            use_shared_memory_all_reduce(None)
             self.shared_memory.close()
             self.shared_memory = None
         super().teardown()
@@ -191,7 +148,7 @@ class GANDDPStrategy(ChildCommandDDPStrategy):
         """Average the gradients of `optimizer`'s parameters across ranks (before its step)."""
         if self.world_size > 1:
             params = [p for group in optimizer.param_groups for p in group["params"]]
-            average_gradients(params, self.all_reduce_in_place)
+            average_gradients(params)
 
 
 def register_strategies() -> None:

@@ -105,7 +105,7 @@ class SharedMemoryAllReduce:
                 f"on {tensor.device}"
             )
         reduce = REDUCTIONS[op]
-        flat = tensor.view(-1) if tensor.is_contiguous() else tensor.reshape(-1)
+        flat = tensor.reshape(-1)  # a view when contiguous, else a copy (written back below)
         for start in range(0, flat.numel(), self.slot_floats):
             chunk = flat[start : start + self.slot_floats]
             self._round += 1
@@ -119,8 +119,6 @@ class SharedMemoryAllReduce:
 
     def _wait_for_all(self, round_: int) -> None:
         sequence = self._sequence
-        if (sequence >= round_).all():
-            return
         deadline = time.monotonic() + self.timeout
         spins = 0
         while not (sequence >= round_).all():

@@ -25,8 +25,8 @@ from typing import Any
 
 import lightning.pytorch as pl
 
-from ganarena.distributed import agree
 from ganarena.gan_module import GANModule
+from ganarena.ranks import agree
 from ganarena.run_record import RunInterrupted
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class LastCheckpoint(pl.Callback):
         due = self.every_n_steps > 0 and step % self.every_n_steps == 0
         if self.every_minutes is not None:
             due = due or time.monotonic() - self._last_save >= 60 * self.every_minutes
-        stop, due = agree(trainer, [stop, due])
+        stop, due = agree([stop, due], trainer.strategy.root_device)
         return stop or due, stop
 
     def on_train_batch_end(

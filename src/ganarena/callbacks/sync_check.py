@@ -6,7 +6,7 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 
-from ganarena.distributed import spread_across_ranks
+from ganarena.ranks import spread_across_ranks
 
 
 def parameter_checksum(module: torch.nn.Module) -> torch.Tensor:
@@ -35,7 +35,7 @@ class ParameterSyncCheck(pl.Callback):
         if trainer.world_size < 2:
             return
         checksums = parameter_checksum(pl_module)
-        spread = spread_across_ranks(trainer, checksums).max().item()
+        spread = spread_across_ranks(checksums).max().item()
         if spread > self.tolerance * max(1.0, checksums.abs().max().item()):
             raise RuntimeError(
                 f"parameters differ across {trainer.world_size} ranks (max checksum gap "
