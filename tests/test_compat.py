@@ -22,7 +22,7 @@ from ganarena.compat import (
     LAUNCH_VARIABLES,
     NVML_CHECK_VARIABLE,
     ChildCommandLauncher,
-    counted_optimizer_step,
+    count_optimizer_step,
     inception_features_and_logits,
     publish_callback_metrics,
     replace_sigterm_broadcast,
@@ -191,6 +191,35 @@ def test_a_step_counted_outside_lightning_optimizer_moves_the_manual_step_counte
     trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
     progress = trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
     before = (progress.total.ready, progress.total.completed)
-    with counted_optimizer_step(trainer):
-        assert progress.total.ready == before[0] + 1 and progress.total.completed == before[1]
+    seen = []
+
+    def step() -> None:
+        seen.append((progress.total.ready, progress.total.completed))
+
+    count_optimizer_step(trainer, step)
+    assert seen == [(before[0] + 1, before[1])]
     assert progress.total.completed == before[1] + 1
+
+
+def test_the_lean_loop_replaces_the_two_per_batch_methods_of_lightnings_epoch_loop() -> None:
+    # The lean loop's equality with Lightning's own loop (hooks, weights, logged values) is
+    # in tests/test_lean_loop.py; here, the private names it reads and writes.
+    for name in ("advance", "on_advance_end", "_broadcast_sigterm_tensor", "_is_training_done"):
+        assert callable(getattr(_TrainingEpochLoop, name, None)) or isinstance(
+            getattr(_TrainingEpochLoop, name, None), property
+        ), name
+    assert list(inspect.signature(_TrainingEpochLoop.advance).parameters) == [
+        "self",
+        "data_fetcher",
+    ]
+    trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
+    loop = trainer.fit_loop.epoch_loop
+    for name in ("batch_progress", "val_loop", "manual_optimization", "_results"):
+        assert hasattr(loop, name), name
+    assert isinstance(loop._batches_that_stepped, int)
+    for name in ("_on_before_step", "_on_after_step"):
+        assert callable(getattr(loop.manual_optimization, name)), name
+    connector = trainer._logger_connector
+    for name in ("on_batch_start", "on_batch_end", "update_train_step_metrics"):
+        assert callable(getattr(connector, name)), name
+    assert hasattr(trainer.fit_loop, "_data_fetcher")

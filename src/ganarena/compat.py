@@ -26,6 +26,13 @@ each library to the releases the test suite has run against.
 - An optimizer step taken without `LightningOptimizer.step` (`ganarena.direct_updates`, where
   no hook listens) must still be counted as Lightning counts it, in the manual-optimization
   loop's private `optim_step_progress`, from which `trainer.global_step` is read.
+- Lightning's training epoch loop (`_TrainingEpochLoop.advance` and `on_advance_end`) costs
+  about 0.15 ms per batch more than the work it does for a manual-optimization module with no
+  validation (an empty training step on the development CPU: 0.21 ms against 0.06 ms, the
+  data loader's 0.03 ms in both), 3% of a small GAN step. `LeanBatchLoop` takes the place of
+  those two methods on the trainer's epoch loop, reading and updating its progress counters,
+  its data fetcher, its logger connector and result collection, and the manual-optimization
+  loop's optimizer-step closures as Lightning does.
 - Lightning sets `PYTORCH_NVML_BASED_CUDA_CHECK=1` when it is imported, so that asking whether
   CUDA is available does not initialise CUDA (which would break forked processes). torch then
   answers `torch.cuda.is_available()` by loading the NVIDIA management library, afresh on
@@ -39,15 +46,22 @@ each library to the releases the test suite has run against.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from unittest import mock
 
 import lightning.pytorch as pl
 import torch
-from lightning.pytorch.strategies import DDPStrategy
+import torch.distributed as dist
+from lightning.pytorch.core.optimizer import do_nothing_closure
+from lightning.pytorch.loops.fetchers import _DataFetcher, _PrefetchDataFetcher
+from lightning.pytorch.loops.optimization.manual import ManualResult
+from lightning.pytorch.plugins.precision import Precision
+from lightning.pytorch.profilers import PassThroughProfiler
+from lightning.pytorch.strategies import DDPStrategy, Strategy
 from lightning.pytorch.strategies.launchers import subprocess_script
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch import Tensor, nn
 
 #: Set by `import lightning`; see `skip_nvml_probe_without_gpus`.
@@ -129,13 +143,12 @@ def replace_sigterm_broadcast(trainer: pl.Trainer, agreement: Callable[[], None]
     trainer.fit_loop.epoch_loop._broadcast_sigterm_tensor = agreement
 
 
-@contextmanager
-def counted_optimizer_step(trainer: pl.Trainer) -> Iterator[None]:
-    """Count the optimizer step taken inside as `LightningOptimizer.step` does (manual
+def count_optimizer_step(trainer: pl.Trainer, step: Callable[[], object]) -> None:
+    """Call `step`, an optimizer step, counted as `LightningOptimizer.step` counts it (manual
     optimization): ready before it, completed after it."""
     progress = trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
     progress.increment_ready()
-    yield
+    step()
     progress.increment_completed()
 
 
@@ -164,3 +177,167 @@ def skip_nvml_probe_without_gpus() -> None:
     Adam step a failed attempt to load the NVIDIA management library (module docstring)."""
     if os.environ.get(NVML_CHECK_VARIABLE) == "1" and torch.cuda.device_count() == 0:
         del os.environ[NVML_CHECK_VARIABLE]
+
+
+#: The batch hooks whose overrides make the lean loop hand a batch to Lightning's transfer.
+BATCH_TRANSFER_HOOKS = (
+    "on_before_batch_transfer",
+    "transfer_batch_to_device",
+    "on_after_batch_transfer",
+)
+
+
+def _overrides(instance: object, base: type, name: str) -> bool:
+    return getattr(type(instance), name, None) is not getattr(base, name, None)
+
+
+def why_lightning_batches(trainer: pl.Trainer, module: pl.LightningModule) -> str | None:
+    """Why every batch must go through Lightning's own epoch loop; None when the lean one fits."""
+    if not isinstance(trainer.profiler, PassThroughProfiler):
+        return f"the profiler {type(trainer.profiler).__name__} times each hook"
+    if trainer.enable_validation:
+        return "the module validates during training"
+    if module.automatic_optimization:
+        return "automatic optimization"
+    if _overrides(module, pl.LightningModule, "on_train_batch_start"):
+        return f"{type(module).__name__} overrides on_train_batch_start"
+    if _overrides(trainer.strategy, Strategy, "on_train_batch_start"):
+        return f"the strategy {type(trainer.strategy).__name__} acts before each batch"
+    if not isinstance(trainer.fit_loop._data_fetcher, _PrefetchDataFetcher):
+        return "training_step takes the data loader's iterator"
+    return None
+
+
+def _batch_on(batch: object, device: torch.device) -> bool:
+    """Whether `batch` is a tuple or list of tensors already on `device`."""
+    if not isinstance(batch, tuple | list):
+        return False
+    return all(isinstance(item, Tensor) and item.device == device for item in batch)
+
+
+class LeanBatchLoop:
+    """Lightning's per-batch work for a manual-optimization module, without its machinery.
+
+    Per batch, Lightning's epoch loop opens profiler contexts around every hook, formats each
+    callback's `state_key` for each of them (a dict printed to a string for
+    `ModelCheckpoint`), calls every callback's hook whether it overrides it or not, passes a
+    batch already on the device through three transfer hooks, reads `training_step`'s
+    signature with `inspect`, and asks about learning-rate schedulers that manual
+    optimization never steps. This loop does the same work in the same order where
+    `why_lightning_batches` finds nothing that needs the rest, calls only the hooks that
+    callbacks override, and hands a restarting batch back to Lightning's own code. A batch
+    that is not on the device yet, or a hook that transfers it, goes through Lightning's
+    transfer as before.
+    """
+
+    def __init__(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        loop = trainer.fit_loop.epoch_loop
+        self.trainer, self.module, self.loop = trainer, module, loop
+        self.lightning_advance = type(loop).advance.__get__(loop)
+        self.batch_start_hooks = self._callback_hooks("on_train_batch_start")
+        self.batch_end_hooks = self._callback_hooks("on_train_batch_end")
+        self.module_batch_end = _overrides(module, pl.LightningModule, "on_train_batch_end")
+        hooked = [(module, pl.LightningModule)]
+        if trainer.datamodule is not None:
+            hooked.append((trainer.datamodule, pl.LightningDataModule))
+        #: Whether each batch goes through Lightning's conversion and transfer hooks even when
+        #: it is already on the device: something overrides one of them.
+        self.transfers = (
+            type(trainer.precision_plugin).convert_input is not Precision.convert_input
+            or _overrides(trainer.strategy, Strategy, "batch_to_device")
+            or any(_overrides(o, base, h) for o, base in hooked for h in BATCH_TRANSFER_HOOKS)
+        )
+        strategy = trainer.strategy
+        self.direct_training_step = (
+            strategy.model is module
+            and not _overrides(strategy, Strategy, "training_step")
+            and not _overrides(strategy, Strategy, "post_training_step")
+        )
+        self.distributed = dist.is_available() and dist.is_initialized() and trainer.world_size > 1
+
+    def _callback_hooks(self, name: str) -> list[Callable[..., object]]:
+        """The callbacks' `name` hooks, of those that override it (the others do nothing)."""
+        return [
+            getattr(callback, name)
+            for callback in self.trainer.callbacks
+            if _overrides(callback, pl.Callback, name)
+        ]
+
+    def install(self) -> None:
+        self.loop.advance = self.advance
+        self.loop.on_advance_end = self.on_advance_end
+
+    def uninstall(self) -> None:
+        for name in ("advance", "on_advance_end"):
+            self.loop.__dict__.pop(name, None)
+
+    def advance(self, data_fetcher: _DataFetcher) -> None:
+        loop, trainer, module = self.loop, self.trainer, self.module
+        if loop.restarting:
+            return self.lightning_advance(data_fetcher)
+        loop.val_loop.restarting = False
+        if self.distributed:
+            loop._broadcast_sigterm_tensor()
+        batch, _, _ = next(data_fetcher)
+        batch_idx = loop.batch_idx + 1
+        progress = loop.batch_progress
+        progress.is_last_batch = data_fetcher.done
+        if self.transfers or not _batch_on(batch, trainer.strategy.root_device):
+            batch = trainer.precision_plugin.convert_input(batch)
+            batch = module._on_before_batch_transfer(batch, dataloader_idx=0)
+            batch = trainer.strategy.batch_to_device(batch, dataloader_idx=0)
+        progress.increment_ready()
+        trainer._logger_connector.on_batch_start(batch)
+        module._current_fx_name = "on_train_batch_start"
+        for hook in self.batch_start_hooks:
+            hook(trainer, module, batch, batch_idx)
+        progress.increment_started()
+        output = self._training_step(batch, batch_idx)
+        progress.increment_processed()
+        module._current_fx_name = "on_train_batch_end"
+        for hook in self.batch_end_hooks:
+            hook(trainer, module, output, batch, batch_idx)
+        if self.module_batch_end:
+            module.on_train_batch_end(output, batch, batch_idx)
+        module._current_fx_name = None
+        self._collect_logged_values()
+        progress.increment_completed()
+        if loop._results:
+            trainer._logger_connector.update_train_step_metrics()
+
+    def _collect_logged_values(self) -> None:
+        """What Lightning's logger connector does after a batch; with nothing logged through
+        `self.log` (gan-arena logs its rows itself), only forget the batch."""
+        results = self.loop._results
+        if results:
+            self.trainer._logger_connector.on_batch_end()
+        else:
+            results.batch = results.batch_size = None
+
+    def _training_step(self, batch: object, batch_idx: int) -> dict:
+        """`_ManualOptimization.run` with the strategy's training step, when that only calls the
+        module's under the precision's context (else Lightning's own)."""
+        manual = self.loop.manual_optimization
+        if not self.direct_training_step:
+            return manual.run(OrderedDict(batch=batch, batch_idx=batch_idx))
+        strategy, module = self.trainer.strategy, self.module
+        for optimizer in strategy._lightning_optimizers:
+            optimizer._on_before_step = manual._on_before_step
+            optimizer._on_after_step = manual._on_after_step
+        module._current_fx_name = "training_step"
+        with strategy.precision_plugin.train_step_context():
+            output = module.training_step(batch, batch_idx)
+        for optimizer in strategy._lightning_optimizers:
+            optimizer._on_before_step = optimizer._on_after_step = do_nothing_closure
+        return {} if output is None else ManualResult.from_training_step_output(output).asdict()
+
+    def on_advance_end(self, data_fetcher: _DataFetcher) -> None:
+        """Lightning's, less validation (none runs) and the schedulers (manual optimization
+        steps none)."""
+        loop, trainer = self.loop, self.trainer
+        loop._batches_that_stepped += 1
+        if trainer.should_stop:
+            for logger in trainer.loggers:
+                logger.save()
+        if not loop._is_training_done and trainer.received_sigterm:
+            raise SIGTERMException

@@ -22,7 +22,7 @@ from lightning.pytorch.profilers import PassThroughProfiler
 from lightning.pytorch.strategies import SingleDeviceStrategy
 from torch import Tensor
 
-from ganarena.compat import counted_optimizer_step
+from ganarena.compat import count_optimizer_step
 from ganarena.distributed import GANDDPStrategy
 
 #: What Lightning calls around each manual backward and optimizer step.
@@ -64,7 +64,6 @@ def update_directly(trainer: pl.Trainer, optimizer: LightningOptimizer, loss: Te
     """Backward and step, as `manual_backward(loss)` and `optimizer.step()` do with no hooks."""
     loss.backward()
     raw = optimizer.optimizer
-    with counted_optimizer_step(trainer):
-        if isinstance(trainer.strategy, GANDDPStrategy):
-            trainer.strategy.reduce_gradients(raw)
-        raw.step()
+    if isinstance(trainer.strategy, GANDDPStrategy):
+        trainer.strategy.reduce_gradients(raw)
+    count_optimizer_step(trainer, raw.step)

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 
 from ganarena.augment import Augment
-from ganarena.compat import publish_callback_metrics
+from ganarena.compat import LeanBatchLoop, publish_callback_metrics, why_lightning_batches
 from ganarena.conditioning import Conditioning, check_label_range
 from ganarena.data.base import GANDataModule
 from ganarena.direct_updates import update_directly, why_lightning_updates
@@ -46,10 +46,12 @@ OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 
 
 @contextmanager
-def frozen(network: nn.Module) -> Iterator[None]:
+def frozen(network: nn.Module, parameters: list[nn.Parameter] | None = None) -> Iterator[None]:
     """`network` gets no gradients inside: the other network's step. What Lightning's
-    `toggled_optimizer` does, without its bookkeeping over every optimizer's parameters."""
-    parameters = [p for p in network.parameters() if p.requires_grad]
+    `toggled_optimizer` does, without its bookkeeping over every optimizer's parameters.
+    `parameters`: the network's, listed once beforehand (walking its modules costs more than
+    the toggling)."""
+    parameters = [p for p in parameters or network.parameters() if p.requires_grad]
     for parameter in parameters:
         parameter.requires_grad_(False)
     try:
@@ -167,6 +169,7 @@ class GANModule(pl.LightningModule):
         #: eager G.
         self.compile_networks = compile_networks
         self._compiled: dict[str, Callable[..., Tensor]] = {}  # a dict: not submodules
+        self._parameter_lists: dict[str, tuple[nn.Module, list[nn.Parameter]]] = {}
         #: Convolution weights and image batches in channels-last (NHWC) memory, the layout
         #: cuDNN's and oneDNN's fastest convolutions use; the values are the same.
         self.channels_last = channels_last
@@ -184,6 +187,10 @@ class GANModule(pl.LightningModule):
         #: Why every update goes through Lightning's hooks (`ganarena.direct_updates`); None:
         #: only those of logging steps do.
         self.lightning_updates_because: str | None = "training has not started"
+        #: Why every batch goes through Lightning's own epoch loop (`ganarena.compat.
+        #: LeanBatchLoop`); None: the lean one runs them.
+        self.lightning_batches_because: str | None = "training has not started"
+        self._lean_loop: LeanBatchLoop | None = None
         loss.check_compatible(discriminator)
 
     # -- what callbacks and evaluation use ----------------------------------------------------
@@ -293,12 +300,20 @@ class GANModule(pl.LightningModule):
     def on_train_start(self) -> None:
         """A resumed run's logger rows continue from the step it resumes at. The run's length
         is known now (the data is set up), for the learning-rate schedule; and the callbacks,
-        for whether updates can skip Lightning's hooks."""
+        for whether updates can skip Lightning's hooks and batches its epoch loop."""
         forget_rows_after(self.trainer.loggers, self.training_steps)
         self.lightning_updates_because = why_lightning_updates(self.trainer, self)
         if self.lightning_updates_because is not None:
             rank_zero_info(
                 f"every update goes through Lightning's hooks: {self.lightning_updates_because}"
+            )
+        self.lightning_batches_because = why_lightning_batches(self.trainer, self)
+        if self.lightning_batches_because is None:
+            self._lean_loop = LeanBatchLoop(self.trainer, self)
+            self._lean_loop.install()
+        else:
+            rank_zero_info(
+                f"every batch goes through Lightning's loop: {self.lightning_batches_because}"
             )
         if self.lr_schedule is not None:
             self.planned_steps = planned_training_steps(self.trainer, self.loss.n_critic)
@@ -325,7 +340,7 @@ class GANModule(pl.LightningModule):
         if self.lr_schedule is not None:
             self.set_learning_rates(step - 1, (generator_opt, discriminator_opt))
         real_batches = self.split_real_batch(samples)
-        label_batches = labels.chunk(self.loss.n_critic)
+        label_batches = (labels,) if len(real_batches) == 1 else labels.chunk(len(real_batches))
         for real, real_labels in zip(real_batches, label_batches, strict=True):
             real_scores, fake_scores, loss_d, penalty = self._discriminator_step(
                 discriminator_opt, real, self.conditioning.real_labels(real_labels)
@@ -350,8 +365,12 @@ class GANModule(pl.LightningModule):
         self._write_row()
 
     def on_train_end(self) -> None:
-        """Write what the callbacks measured at the end of fit."""
+        """Write what the callbacks measured at the end of fit; give the trainer its own
+        epoch loop back."""
         self._write_row()
+        if self._lean_loop is not None:
+            self._lean_loop.uninstall()
+            self._lean_loop = None
 
     def _write_row(self) -> None:
         if self.logger_rows.pending:
@@ -372,6 +391,8 @@ class GANModule(pl.LightningModule):
     def split_real_batch(self, samples: Tensor) -> tuple[Tensor, ...]:
         """The loader batch as n_critic equal real batches, one per discriminator step."""
         count = self.loss.n_critic
+        if count == 1:
+            return (samples,)
         if len(samples) % count:
             raise GanArenaError(
                 f"a batch of {len(samples)} real samples does not split into loss.n_critic="
@@ -401,6 +422,15 @@ class GANModule(pl.LightningModule):
         eager D: torch.compile does not support the double backward of gradient penalties."""
         return lambda x: self.discriminator(self._augmented(x), labels)
 
+    def _parameters_of(self, name: str) -> list[nn.Parameter]:
+        """The parameters of the generator or discriminator, listed once per network: the
+        optimizers, built from them before training, update no other."""
+        network = getattr(self, name)
+        listed = self._parameter_lists.get(name)
+        if listed is None or listed[0] is not network:
+            listed = self._parameter_lists[name] = (network, list(network.parameters()))
+        return listed[1]
+
     def _network(self, name: str) -> Callable[..., Tensor]:
         """The generator or discriminator, compiled on first use when `compile_networks` is set.
 
@@ -417,7 +447,7 @@ class GANModule(pl.LightningModule):
     def _discriminator_step(
         self, optimizer: LightningOptimizer, real: Tensor, labels: Tensor | None
     ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
-        with frozen(self.generator):
+        with frozen(self.generator, self._parameters_of("generator")):
             noise = self.sample_noise(real.shape[0])
             with torch.no_grad():
                 # Fakes take the real batch's labels, so penalties on mixtures of the two
@@ -449,7 +479,7 @@ class GANModule(pl.LightningModule):
     def _generator_step(
         self, optimizer: LightningOptimizer, real: Tensor, real_labels: Tensor | None
     ) -> tuple[Tensor, Tensor]:
-        with frozen(self.discriminator):
+        with frozen(self.discriminator, self._parameters_of("discriminator")):
             count = real.shape[0]
             fake_labels = self.sample_labels(count)
             noise = self.sample_noise(count)

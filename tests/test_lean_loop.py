@@ -1,0 +1,132 @@
+"""The lean batch loop (`ganarena.compat.LeanBatchLoop`): the same training, the same hook
+calls, the same logged values as Lightning's own epoch loop, and Lightning's loop wherever
+the lean one does not fit."""
+
+from __future__ import annotations
+
+import lightning.pytorch as pl
+import pytest
+import torch
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.profilers import SimpleProfiler
+
+import ganarena.gan_module
+from ganarena.data import DigitsDataModule
+from ganarena.gan_module import GANModule
+from ganarena.losses import NonSaturating
+from ganarena.networks import DCGANDiscriminator, DCGANGenerator
+
+STEPS, BATCH = 30, 64  # 1,797 digits / 64 = 28 batches: the run crosses an epoch's end
+
+
+def adam(params):
+    return torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999))
+
+
+class HookRecorder(pl.Callback):
+    """Records every batch hook as (hook, batch index, training steps, first real value),
+    and logs through `LightningModule.log` on each batch end."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, int, float]] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.calls.append(
+            ("start", batch_idx, pl_module.training_steps, float(batch[0][0, 0, 0, 0]))
+        )
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        assert outputs == {}
+        first = float(batch[0][0, 0, 0, 0])
+        self.calls.append(("end", batch_idx, pl_module.training_steps, first))
+        pl_module.log("recorder/steps", float(pl_module.training_steps))
+
+
+class TransferringModule(GANModule):
+    """Overrides a batch transfer hook: every batch must pass through it."""
+
+    transfers = 0
+
+    def transfer_batch_to_device(self, batch, device, dataloader_idx):
+        self.transfers += 1
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
+
+
+class BatchStartModule(GANModule):
+    def on_train_batch_start(self, batch, batch_idx) -> None:
+        pass
+
+
+def train(tmp_path, *callbacks, module_class=GANModule, monkeypatch=None, **options):
+    """A short DCGAN run on the digits; through Lightning's own epoch loop when given
+    `monkeypatch`."""
+    if monkeypatch is not None:
+        monkeypatch.setattr(ganarena.gan_module, "why_lightning_batches", lambda *_: "asked")
+    torch.manual_seed(0)
+    shape = (1, 8, 8)
+    module = module_class(
+        DCGANGenerator(shape), DCGANDiscriminator(shape), NonSaturating(), adam, adam
+    )
+    trainer = pl.Trainer(
+        max_steps=2 * STEPS,
+        log_every_n_steps=7,
+        logger=CSVLogger(tmp_path, name="csv"),
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=list(callbacks),
+        **options,
+    )
+    trainer.fit(module, datamodule=DigitsDataModule(batch_size=BATCH))
+    return module
+
+
+def test_the_lean_loop_trains_calls_hooks_and_logs_as_lightnings_loop(tmp_path, monkeypatch):
+    lean_recorder, lightning_recorder = HookRecorder(), HookRecorder()
+    lean = train(tmp_path / "lean", lean_recorder)
+    assert lean.lightning_batches_because is None
+    lightning = train(tmp_path / "lightning", lightning_recorder, monkeypatch=monkeypatch)
+    assert lightning.lightning_batches_because == "asked"
+
+    assert lean_recorder.calls == lightning_recorder.calls
+    assert len(lean_recorder.calls) == 2 * STEPS
+    assert lean_recorder.calls[-2][1:3] == (STEPS - 28 - 1, STEPS - 1)  # the second epoch's
+    assert lean.trainer.current_epoch == lightning.trainer.current_epoch
+    for trainer in (lean.trainer, lightning.trainer):
+        assert trainer.global_step == 2 * STEPS
+        assert float(trainer.callback_metrics["recorder/steps"]) == STEPS
+    for (name, mine), (_, theirs) in zip(
+        lean.state_dict().items(), lightning.state_dict().items(), strict=True
+    ):
+        assert torch.equal(mine, theirs), name
+    lean_rows = (tmp_path / "lean/csv/version_0/metrics.csv").read_text()
+    assert lean_rows == (tmp_path / "lightning/csv/version_0/metrics.csv").read_text()
+    assert "recorder/steps" in lean_rows.splitlines()[0]
+
+
+def test_the_trainer_gets_its_own_epoch_loop_back_after_fit(tmp_path) -> None:
+    module = train(tmp_path)
+    assert module.lightning_batches_because is None
+    loop = module.trainer.fit_loop.epoch_loop
+    assert "advance" not in vars(loop) and "on_advance_end" not in vars(loop)
+
+
+def test_a_batch_transfer_hook_is_called_on_every_batch(tmp_path) -> None:
+    module = train(tmp_path, module_class=TransferringModule)
+    assert module.lightning_batches_because is None
+    assert module.transfers == STEPS
+
+
+@pytest.mark.parametrize(
+    ("module_class", "options", "reason"),
+    [
+        (BatchStartModule, {}, "BatchStartModule overrides on_train_batch_start"),
+        (GANModule, {"profiler": SimpleProfiler()}, "the profiler SimpleProfiler times each hook"),
+    ],
+)
+def test_what_the_lean_loop_cannot_do_goes_through_lightnings_loop(
+    tmp_path, module_class, options, reason
+) -> None:
+    module = train(tmp_path, module_class=module_class, **options)
+    assert module.lightning_batches_because == reason
+    assert module.trainer.global_step == 2 * STEPS
