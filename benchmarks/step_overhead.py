@@ -8,9 +8,14 @@ and gan-arena's overhead, for two gan-arena paths, alternated with the hand-writ
 - `user`: `python src/train.py` as a user runs it, in its own process, with the default
   callbacks and loggers (W&B offline, CSV, progress bar, checkpoints, NaN guard,
   diagnostics) and only the sample metrics removed (FID, precision/recall, coverage: they
-  are measured apart, benchmarks/metrics_cost.py), timed from step `--warmup` on.
+  are measured apart, benchmarks/metrics_cost.py), timed from step `--warmup` on;
+- `interleaved`: the user's path once more, with a hand-written step after each of its own
+  steps in the same process, both timed step by step (`InterleavedHandSteps`): the two share
+  every busy spell of the machine, so the comparison holds to microseconds, and the excess
+  of each kind of step (logging steps, epoch ends, checkpoint saves) shows where time goes.
 
-Run: `python benchmarks/step_overhead.py [--steps 2000] [--paths stripped user] [--device cuda]`.
+Run: `python benchmarks/step_overhead.py [--steps 2000] [--paths stripped user interleaved]
+[--device cuda]`.
 """
 
 from __future__ import annotations
@@ -49,30 +54,43 @@ def networks(shape: tuple[int, ...]) -> tuple[torch.nn.Module, torch.nn.Module]:
     return DCGANGenerator(shape), DCGANDiscriminator(shape)
 
 
+class HandStep:
+    """One training step as one would write it by hand: same nets, same loss, nothing else."""
+
+    def __init__(self, shape: tuple[int, ...], device: torch.device) -> None:
+        self.generator, self.discriminator = (net.to(device) for net in networks(shape))
+        self.loss = NonSaturating()
+        self.opt_g = adam(self.generator.parameters())
+        self.opt_d = adam(self.discriminator.parameters())
+        self.device = device
+
+    def __call__(self, real: torch.Tensor) -> None:
+        generator, discriminator, loss = self.generator, self.discriminator, self.loss
+        real = real.to(self.device, non_blocking=True)
+        z = torch.randn(real.shape[0], generator.latent_dim, device=self.device)
+        with torch.no_grad():
+            fake = generator(z)
+        loss_d = loss.discriminator_loss(discriminator(real), discriminator(fake))
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        discriminator.requires_grad_(False)
+        fake_scores = discriminator(generator(torch.randn_like(z)))
+        loss_g = loss.generator_loss(fake_scores)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        discriminator.requires_grad_(True)
+
+
 def hand_written(datamodule: DigitsDataModule, steps: int, device: torch.device) -> float:
-    """The loop one would write by hand: same nets, same loss, nothing else."""
-    generator, discriminator = (net.to(device) for net in networks(datamodule.sample_shape))
-    loss = NonSaturating()
-    opt_g, opt_d = adam(generator.parameters()), adam(discriminator.parameters())
+    """Seconds for `steps` hand-written training steps over the data module's loader."""
+    step = HandStep(datamodule.sample_shape, device)
     loader = datamodule.train_dataloader()
     done, start = 0, time.perf_counter()
     while done < steps:
         for real, _ in loader:
-            real = real.to(device, non_blocking=True)
-            z = torch.randn(real.shape[0], generator.latent_dim, device=device)
-            with torch.no_grad():
-                fake = generator(z)
-            loss_d = loss.discriminator_loss(discriminator(real), discriminator(fake))
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            discriminator.requires_grad_(False)
-            fake_scores = discriminator(generator(torch.randn_like(z)))
-            loss_g = loss.generator_loss(fake_scores)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
-            discriminator.requires_grad_(True)
+            step(real)
             done += 1
             if done == steps:
                 break
@@ -167,29 +185,117 @@ class EveryUpdateListener(pl.Callback):
         pass
 
 
-def user_path(
-    steps: int, warmup: int, batch_size: int, device: torch.device, extra: list[str]
-) -> float:
-    """Seconds for `steps` training steps of `python src/train.py`, after `warmup`."""
+class InterleavedHandSteps(pl.Callback):
+    """After each training step of the run, one hand-written step (its own networks, its
+    own loader over the same data), each timed: the two loops share every spell of a busy
+    machine, so their per-step times compare to a few microseconds. gan-arena's step is the
+    time from one batch's start hook to the next, less the hand-written step inside it: the
+    whole loop, callbacks and loggers included. Writes the per-step times to `path`."""
+
+    def __init__(self, path: str, warmup: int) -> None:
+        self.path, self.warmup = path, warmup
+        self.hand: list[float] = []
+        self.arena: list[tuple[int, float]] = []
+        self.batch_start: float | None = None
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        datamodule = DigitsDataModule(batch_size=trainer.datamodule.batch_size)
+        datamodule.setup("fit")
+        self.step = HandStep(datamodule.sample_shape, pl_module.device)
+        self.loader = datamodule.train_dataloader()
+        self.batches = iter(self.loader)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        now = time.perf_counter()
+        done = pl_module.training_steps
+        if self.batch_start is not None and done > self.warmup:
+            self.arena.append((done, now - self.batch_start - self.hand[-1]))
+        self.batch_start = now
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        start = time.perf_counter()
+        try:
+            real = next(self.batches)[0]
+        except StopIteration:
+            self.batches = iter(self.loader)
+            real = next(self.batches)[0]
+        self.step(real)
+        synchronize(pl_module.device)
+        self.hand.append(time.perf_counter() - start)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        hand = self.hand[self.warmup + 1 : self.warmup + 1 + len(self.arena)]
+        timing = {"hand": hand, "arena": self.arena, "log_every": trainer.log_every_n_steps}
+        timing["epoch"] = int(trainer.num_training_batches)
+        Path(self.path).write_text(json.dumps(timing))
+
+
+def run_train(callback: str, steps: int, batch_size: int, device: torch.device, extra: list[str]):
+    """Run `python src/train.py` for `steps` training steps as a user would (the sample
+    metrics removed) with the benchmark's `callback` (a Hydra node taking `path`), and
+    return what the callback wrote there."""
     with tempfile.TemporaryDirectory() as folder:
         timing = Path(folder) / "timing.json"
-        timer = (
-            f"+callbacks.step_timer={{_target_: step_overhead.UserPathTimer, path: '{timing}', "
-            f"warmup: {warmup}, last: {warmup + steps}}}"
-        )
         command = [
-            sys.executable, "src/train.py", f"train_steps={warmup + steps + 1}",
+            sys.executable, "src/train.py", f"train_steps={steps}",
             "model=dcgan",  # the hand-written loop's networks (the digits' default is compact)
             f"data.batch_size={batch_size}",
             "trainer.accelerator=" + ("gpu" if device.type == "cuda" else "cpu"),
-            *(f"~callbacks.{name}" for name in SAMPLE_METRICS), timer, *extra,
+            *(f"~callbacks.{name}" for name in SAMPLE_METRICS),
+            f"+callbacks.benchmark={{{callback}, path: '{timing}'}}", *extra,
             f"hydra.run.dir={folder}/run",
         ]  # fmt: skip
         env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(REPO / "benchmarks")}
         result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
         if result.returncode != 0 or not timing.is_file():
             sys.exit(f"src/train.py failed:\n{result.stderr[-3000:]}")
-        return json.loads(timing.read_text())["seconds"]
+        return json.loads(timing.read_text())
+
+
+def user_path(
+    steps: int, warmup: int, batch_size: int, device: torch.device, extra: list[str]
+) -> float:
+    """Seconds for `steps` training steps of `python src/train.py`, after `warmup`."""
+    timer = f"_target_: step_overhead.UserPathTimer, warmup: {warmup}, last: {warmup + steps}"
+    return run_train(timer, warmup + steps + 1, batch_size, device, extra)["seconds"]
+
+
+def interleaved(
+    steps: int, warmup: int, batch_size: int, device: torch.device, extra: list[str]
+) -> dict:
+    """Per-step times of the user's path and of a hand-written step after each of its steps."""
+    callback = f"_target_: step_overhead.InterleavedHandSteps, warmup: {warmup}"
+    return run_train(callback, warmup + steps + 1, batch_size, device, extra)
+
+
+def step_kind(step: int, timing: dict) -> str:
+    """What else happens at the end of training step `step` of the user's path."""
+    if step % 500 == 0:
+        return "checkpoint and sample grid (every 500 steps)"
+    if step % timing["log_every"] == 0:
+        return f"logging step (every {timing['log_every']})"
+    if step % timing["epoch"] == 0:
+        return f"epoch end (every {timing['epoch']})"
+    return "other steps"
+
+
+def print_interleaved(timing: dict) -> None:
+    hand = timing["hand"]
+    arena = [seconds for _, seconds in timing["arena"]]
+    typical = statistics.median(arena)
+    print(
+        f"interleaved, {len(arena)} steps: hand-written median {1e3 * statistics.median(hand):.3f}"
+        f" ms, gan-arena median {1e3 * typical:.3f} ms ({statistics.median(hand) / typical:.3f});"
+        f" all steps: {sum(hand) / sum(arena):.3f} of the hand-written loop's speed"
+    )
+    excess: dict[str, list[float]] = {}
+    for step, seconds in timing["arena"]:
+        excess.setdefault(step_kind(step, timing), []).append(seconds - typical)
+    for kind, values in sorted(excess.items()):
+        print(
+            f"  {kind:45s} {len(values):5d} steps, {1e3 * sum(values) / len(values):7.3f} ms "
+            f"each over the median step: {1e3 * sum(values) / len(arena):.3f} ms per step"
+        )
 
 
 def main() -> None:
@@ -219,6 +325,13 @@ def main() -> None:
         "stripped": lambda: with_lightning(datamodule, args.steps, device),
         "user": lambda: user_path(args.steps, args.warmup, args.batch_size, device, args.overrides),
     }
+    if "interleaved" in args.paths:
+        args.paths.remove("interleaved")
+        print_interleaved(
+            interleaved(args.steps, args.warmup, args.batch_size, device, args.overrides)
+        )
+        if not args.paths:
+            return
     hand_times: list[float] = []
     times: dict[str, list[float]] = {path: [] for path in args.paths}
     ratios: dict[str, list[float]] = {path: [] for path in args.paths}

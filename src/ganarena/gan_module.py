@@ -373,8 +373,9 @@ class GANModule(pl.LightningModule):
             self._lean_loop = None
 
     def _write_row(self) -> None:
-        if self.logger_rows.pending:
-            self.logger_rows.add({"kimg": self.kimg})
+        if not self.logger_rows.pending:  # most steps: nothing to write
+            return
+        self.logger_rows.add({"kimg": self.kimg})
         self.logger_rows.write(
             self.trainer.loggers, self.training_steps, self.trainer.is_global_zero
         )
