@@ -187,7 +187,8 @@ BATCH_TRANSFER_HOOKS = (
 )
 
 
-def _overrides(instance: object, base: type, name: str) -> bool:
+def overrides(instance: object, base: type, name: str) -> bool:
+    """Whether `instance`'s class defines the method `name` other than `base` does."""
     return getattr(type(instance), name, None) is not getattr(base, name, None)
 
 
@@ -199,9 +200,9 @@ def why_lightning_batches(trainer: pl.Trainer, module: pl.LightningModule) -> st
         return "the module validates during training"
     if module.automatic_optimization:
         return "automatic optimization"
-    if _overrides(module, pl.LightningModule, "on_train_batch_start"):
+    if overrides(module, pl.LightningModule, "on_train_batch_start"):
         return f"{type(module).__name__} overrides on_train_batch_start"
-    if _overrides(trainer.strategy, Strategy, "on_train_batch_start"):
+    if overrides(trainer.strategy, Strategy, "on_train_batch_start"):
         return f"the strategy {type(trainer.strategy).__name__} acts before each batch"
     if not isinstance(trainer.fit_loop._data_fetcher, _PrefetchDataFetcher):
         return "training_step takes the data loader's iterator"
@@ -236,7 +237,7 @@ class LeanBatchLoop:
         self.lightning_advance = type(loop).advance.__get__(loop)
         self.batch_start_hooks = self._callback_hooks("on_train_batch_start")
         self.batch_end_hooks = self._callback_hooks("on_train_batch_end")
-        self.module_batch_end = _overrides(module, pl.LightningModule, "on_train_batch_end")
+        self.module_batch_end = overrides(module, pl.LightningModule, "on_train_batch_end")
         hooked = [(module, pl.LightningModule)]
         if trainer.datamodule is not None:
             hooked.append((trainer.datamodule, pl.LightningDataModule))
@@ -244,23 +245,24 @@ class LeanBatchLoop:
         #: it is already on the device: something overrides one of them.
         self.transfers = (
             type(trainer.precision_plugin).convert_input is not Precision.convert_input
-            or _overrides(trainer.strategy, Strategy, "batch_to_device")
-            or any(_overrides(o, base, h) for o, base in hooked for h in BATCH_TRANSFER_HOOKS)
+            or overrides(trainer.strategy, Strategy, "batch_to_device")
+            or any(overrides(o, base, h) for o, base in hooked for h in BATCH_TRANSFER_HOOKS)
         )
         strategy = trainer.strategy
         self.direct_training_step = (
             strategy.model is module
-            and not _overrides(strategy, Strategy, "training_step")
-            and not _overrides(strategy, Strategy, "post_training_step")
+            and not overrides(strategy, Strategy, "training_step")
+            and not overrides(strategy, Strategy, "post_training_step")
         )
         self.distributed = dist.is_available() and dist.is_initialized() and trainer.world_size > 1
+        self.device = strategy.root_device
 
     def _callback_hooks(self, name: str) -> list[Callable[..., object]]:
         """The callbacks' `name` hooks, of those that override it (the others do nothing)."""
         return [
             getattr(callback, name)
             for callback in self.trainer.callbacks
-            if _overrides(callback, pl.Callback, name)
+            if overrides(callback, pl.Callback, name)
         ]
 
     def install(self) -> None:
@@ -282,7 +284,7 @@ class LeanBatchLoop:
         batch_idx = loop.batch_idx + 1
         progress = loop.batch_progress
         progress.is_last_batch = data_fetcher.done
-        if self.transfers or not _batch_on(batch, trainer.strategy.root_device):
+        if self.transfers or not _batch_on(batch, self.device):
             batch = trainer.precision_plugin.convert_input(batch)
             batch = module._on_before_batch_transfer(batch, dataloader_idx=0)
             batch = trainer.strategy.batch_to_device(batch, dataloader_idx=0)
@@ -300,19 +302,16 @@ class LeanBatchLoop:
         if self.module_batch_end:
             module.on_train_batch_end(output, batch, batch_idx)
         module._current_fx_name = None
-        self._collect_logged_values()
-        progress.increment_completed()
-        if loop._results:
-            trainer._logger_connector.update_train_step_metrics()
-
-    def _collect_logged_values(self) -> None:
-        """What Lightning's logger connector does after a batch; with nothing logged through
-        `self.log` (gan-arena logs its rows itself), only forget the batch."""
-        results = self.loop._results
+        # Lightning's logger connector after a batch; with nothing logged through `self.log`
+        # (gan-arena writes its rows itself), there is only the batch to forget.
+        results = loop._results
         if results:
-            self.trainer._logger_connector.on_batch_end()
+            trainer._logger_connector.on_batch_end()
         else:
             results.batch = results.batch_size = None
+        progress.increment_completed()
+        if results:
+            trainer._logger_connector.update_train_step_metrics()
 
     def _training_step(self, batch: object, batch_idx: int) -> dict:
         """`_ManualOptimization.run` with the strategy's training step, when that only calls the

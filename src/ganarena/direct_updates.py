@@ -22,7 +22,7 @@ from lightning.pytorch.profilers import PassThroughProfiler
 from lightning.pytorch.strategies import SingleDeviceStrategy
 from torch import Tensor
 
-from ganarena.compat import count_optimizer_step
+from ganarena.compat import count_optimizer_step, overrides
 from ganarena.distributed import GANDDPStrategy
 
 #: What Lightning calls around each manual backward and optimizer step.
@@ -33,7 +33,7 @@ MODULE_UPDATE_HOOKS = (*UPDATE_HOOKS, "backward", "configure_gradient_clipping")
 
 def overridden(instance: object, base: type, names: tuple[str, ...]) -> list[str]:
     """The methods of `names` that `instance`'s class defines other than `base` does."""
-    return [name for name in names if getattr(type(instance), name) is not getattr(base, name)]
+    return [name for name in names if overrides(instance, base, name)]
 
 
 def why_lightning_updates(trainer: pl.Trainer, module: pl.LightningModule) -> str | None:

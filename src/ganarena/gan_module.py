@@ -340,7 +340,7 @@ class GANModule(pl.LightningModule):
         if self.lr_schedule is not None:
             self.set_learning_rates(step - 1, (generator_opt, discriminator_opt))
         real_batches = self.split_real_batch(samples)
-        label_batches = (labels,) if len(real_batches) == 1 else labels.chunk(len(real_batches))
+        label_batches = self.split_real_batch(labels)
         for real, real_labels in zip(real_batches, label_batches, strict=True):
             real_scores, fake_scores, loss_d, penalty = self._discriminator_step(
                 discriminator_opt, real, self.conditioning.real_labels(real_labels)
@@ -390,7 +390,8 @@ class GANModule(pl.LightningModule):
 
     # -- the two games --------------------------------------------------------------------------
     def split_real_batch(self, samples: Tensor) -> tuple[Tensor, ...]:
-        """The loader batch as n_critic equal real batches, one per discriminator step."""
+        """The loader batch (its samples or its labels) as n_critic equal real batches, one
+        per discriminator step."""
         count = self.loss.n_critic
         if count == 1:
             return (samples,)
