@@ -130,3 +130,23 @@ def test_what_the_lean_loop_cannot_do_goes_through_lightnings_loop(
     module = train(tmp_path, module_class=module_class, **options)
     assert module.lightning_batches_because == reason
     assert module.trainer.global_step == 2 * STEPS
+
+
+class StepCountChecker(pl.Callback):
+    """Compares the module's training-step count with the trainer's global step, each batch."""
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[int, int]] = []
+
+    def on_train_batch_end(self, trainer, pl_module, *args) -> None:
+        self.pairs.append((pl_module.training_steps, trainer.global_step))
+
+
+def test_the_step_count_read_during_fit_is_the_trainers(tmp_path):
+    """`training_steps` reads Lightning's optimizer-step count directly during fit; it must
+    agree with `trainer.global_step` at every step, and after fit read the trainer again."""
+    checker = StepCountChecker()
+    module = train(tmp_path, checker)
+    assert checker.pairs == [(step, 2 * step) for step in range(1, STEPS + 1)]
+    assert module._optimizer_steps is None  # nothing of the finished fit's trainer is kept
+    assert module.training_steps == module.trainer.global_step // 2 == STEPS

@@ -57,6 +57,7 @@ import torch.distributed as dist
 from lightning.pytorch.core.optimizer import do_nothing_closure
 from lightning.pytorch.loops.fetchers import _DataFetcher, _PrefetchDataFetcher
 from lightning.pytorch.loops.optimization.manual import ManualResult
+from lightning.pytorch.loops.progress import _Progress
 from lightning.pytorch.plugins.precision import Precision
 from lightning.pytorch.profilers import PassThroughProfiler
 from lightning.pytorch.strategies import DDPStrategy, Strategy
@@ -143,10 +144,20 @@ def replace_sigterm_broadcast(trainer: pl.Trainer, agreement: Callable[[], None]
     trainer.fit_loop.epoch_loop._broadcast_sigterm_tensor = agreement
 
 
+def optimizer_step_progress(trainer: pl.Trainer) -> _Progress:
+    """The manual-optimization loop's count of optimizer steps: `total.completed` is what
+    `trainer.global_step` reads (through five properties)."""
+    return trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
+
+
 def count_optimizer_step(trainer: pl.Trainer, step: Callable[[], object]) -> None:
     """Call `step`, an optimizer step, counted as `LightningOptimizer.step` counts it (manual
     optimization): ready before it, completed after it."""
-    progress = trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
+    counted_step(optimizer_step_progress(trainer), step)
+
+
+def counted_step(progress: _Progress, step: Callable[[], object]) -> None:
+    """Call `step`, counted in `progress` (`optimizer_step_progress`) as Lightning counts it."""
     progress.increment_ready()
     step()
     progress.increment_completed()

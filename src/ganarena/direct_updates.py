@@ -22,7 +22,7 @@ from lightning.pytorch.profilers import PassThroughProfiler
 from lightning.pytorch.strategies import SingleDeviceStrategy
 from torch import Tensor
 
-from ganarena.compat import count_optimizer_step, overrides
+from ganarena.compat import counted_step, optimizer_step_progress, overrides
 from ganarena.distributed import GANDDPStrategy
 
 #: What Lightning calls around each manual backward and optimizer step.
@@ -60,10 +60,21 @@ def why_lightning_updates(trainer: pl.Trainer, module: pl.LightningModule) -> st
     return None
 
 
-def update_directly(trainer: pl.Trainer, optimizer: LightningOptimizer, loss: Tensor) -> None:
-    """Backward and step, as `manual_backward(loss)` and `optimizer.step()` do with no hooks."""
-    loss.backward()
-    raw = optimizer.optimizer
-    if isinstance(trainer.strategy, GANDDPStrategy):
-        trainer.strategy.reduce_gradients(raw)
-    count_optimizer_step(trainer, raw.step)
+class DirectUpdate:
+    """Backward and step, as `manual_backward(loss)` and `optimizer.step()` do with no hooks;
+    what it needs of the trainer is looked up once per fit, not on every update."""
+
+    def __init__(self, trainer: pl.Trainer) -> None:
+        self.progress = optimizer_step_progress(trainer)
+        strategy = trainer.strategy
+        #: Averages the gradients over the ranks as `gan_ddp` would; None on one device.
+        self.reduce_gradients = (
+            strategy.reduce_gradients if isinstance(strategy, GANDDPStrategy) else None
+        )
+
+    def __call__(self, optimizer: LightningOptimizer, loss: Tensor) -> None:
+        loss.backward()
+        raw = optimizer.optimizer
+        if self.reduce_gradients is not None:
+            self.reduce_gradients(raw)
+        counted_step(self.progress, raw.step)

@@ -25,15 +25,21 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.core.optimizer import LightningOptimizer
+from lightning.pytorch.loops.progress import _Progress
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
 from ganarena.augment import Augment
-from ganarena.compat import LeanBatchLoop, publish_callback_metrics, why_lightning_batches
+from ganarena.compat import (
+    LeanBatchLoop,
+    optimizer_step_progress,
+    publish_callback_metrics,
+    why_lightning_batches,
+)
 from ganarena.conditioning import Conditioning, check_label_range
 from ganarena.data.base import GANDataModule
-from ganarena.direct_updates import update_directly, why_lightning_updates
+from ganarena.direct_updates import DirectUpdate, why_lightning_updates
 from ganarena.errors import GanArenaError
 from ganarena.logger_rows import LoggerRows, Value
 from ganarena.loggers import forget_rows_after
@@ -108,6 +114,38 @@ class TrainingStepRecord:
     penalty: Tensor | None
 
 
+@dataclass(slots=True)
+class StepState:
+    """The training step under way, kept in a plain object: an attribute of a LightningModule
+    set on every step goes through `nn.Module.__setattr__`'s checks each time."""
+
+    number: int = 0
+    logs: bool = False
+    real_images: int = 0
+    record: TrainingStepRecord | None = None
+
+
+@dataclass(slots=True)
+class StepParts:
+    """What the D and G steps call, bound once per fit (`GANModule.step_parts`). Each
+    `self.generator` of a LightningModule is a lookup through `nn.Module.__getattr__`; a few
+    hundred of those and of properties per step were 3% of a small GAN step on a CPU."""
+
+    #: G and D for the adversarial passes: compiled ones when `compile_networks` is set.
+    generator: Callable[..., Tensor]
+    discriminator: Callable[..., Tensor]
+    #: The eager D, for penalties that differentiate through it, and G for zCR's latents.
+    eager_generator: nn.Module
+    eager_discriminator: nn.Module
+    #: Their parameters, listed once (walking the modules costs more than the toggling).
+    generator_parameters: list[nn.Parameter]
+    discriminator_parameters: list[nn.Parameter]
+    loss: GANLoss
+    conditioning: Conditioning
+    augment: Augment | None
+    latent_dim: int
+
+
 class GANModule(pl.LightningModule):
     """Trains `generator` against `discriminator` under the objective `loss`.
 
@@ -151,25 +189,19 @@ class GANModule(pl.LightningModule):
         self.generator_average = (
             None if ema_decay is None else GeneratorAverage(generator, ema_decay)
         )
-        self.last_training_step: TrainingStepRecord | None = None
+        #: The training step under way (or just done): read through the properties below.
+        self.step_state = StepState()
         #: The last G step's penalty term (zCR's), detached; None when the loss has none.
         self.generator_penalty: Tensor | None = None
-        #: The number of the training step under way (or just done), from 1.
-        self.current_training_step = 0
-        #: Whether that step is a logging step (see the module docstring).
-        self.logs_this_step = False
         self.logger_rows = LoggerRows()
         #: The latest values for the progress bar, as Python numbers (`GANProgressBar`).
         self.progress_bar_values: dict[str, float] = {}
-        #: Real images one training step shows D, on all ranks together (for `kimg`).
-        self.real_images_per_step = 0
         #: torch.compile G and D for the adversarial passes: False, True (inductor) or the name
         #: of a torch.compile backend (`compile=` in the config). Penalties differentiate
         #: through the eager D (compiled double backward is unsupported); sampling uses the
         #: eager G.
         self.compile_networks = compile_networks
-        self._compiled: dict[str, Callable[..., Tensor]] = {}  # a dict: not submodules
-        self._parameter_lists: dict[str, tuple[nn.Module, list[nn.Parameter]]] = {}
+        self._step_parts: StepParts | None = None
         #: Convolution weights and image batches in channels-last (NHWC) memory, the layout
         #: cuDNN's and oneDNN's fastest convolutions use; the values are the same.
         self.channels_last = channels_last
@@ -191,6 +223,13 @@ class GANModule(pl.LightningModule):
         #: LeanBatchLoop`); None: the lean one runs them.
         self.lightning_batches_because: str | None = "training has not started"
         self._lean_loop: LeanBatchLoop | None = None
+        #: Backward and step without Lightning's hooks, when none listens (else None).
+        self._direct_update: DirectUpdate | None = None
+        #: Lightning's count of optimizer steps, and optimizer steps per training step, for
+        #: the step number (what `training_steps` reads through the trainer's properties).
+        self._optimizer_steps: _Progress | None = None
+        self._optimizer_steps_of: pl.Trainer | None = None  # the trainer that count is of
+        self._updates_per_step = 0
         loss.check_compatible(discriminator)
 
     # -- what callbacks and evaluation use ----------------------------------------------------
@@ -209,8 +248,33 @@ class GANModule(pl.LightningModule):
         return self.loss.n_critic
 
     @property
+    def current_training_step(self) -> int:
+        """The number of the training step under way (or just done), from 1."""
+        return self.step_state.number
+
+    @property
+    def logs_this_step(self) -> bool:
+        """Whether that step is a logging step (see the module docstring)."""
+        return self.step_state.logs
+
+    @property
+    def real_images_per_step(self) -> int:
+        """Real images one training step shows D, on all ranks together (for `kimg`)."""
+        return self.step_state.real_images
+
+    @property
+    def last_training_step(self) -> TrainingStepRecord | None:
+        return self.step_state.record
+
+    @property
     def training_steps(self) -> int:
-        """Training steps done (generator updates); restored on resume with the global step."""
+        """Training steps done (generator updates); restored on resume with the global step.
+
+        During fit, read off Lightning's optimizer-step count directly: callbacks ask on
+        every step, and `trainer.global_step` is five properties deep."""
+        progress = self._optimizer_steps
+        if progress is not None and self._trainer is self._optimizer_steps_of:
+            return progress.total.completed // self._updates_per_step
         return self.trainer.global_step // (self.loss.n_critic + 1)
 
     @property
@@ -302,8 +366,15 @@ class GANModule(pl.LightningModule):
         is known now (the data is set up), for the learning-rate schedule; and the callbacks,
         for whether updates can skip Lightning's hooks and batches its epoch loop."""
         forget_rows_after(self.trainer.loggers, self.training_steps)
+        self._step_parts = None  # bound afresh: the networks may have been replaced
+        self._optimizer_steps = optimizer_step_progress(self.trainer)
+        self._optimizer_steps_of = self.trainer
+        self._updates_per_step = self.loss.n_critic + 1
         self.lightning_updates_because = why_lightning_updates(self.trainer, self)
-        if self.lightning_updates_because is not None:
+        self._direct_update = None
+        if self.lightning_updates_because is None:
+            self._direct_update = DirectUpdate(self.trainer)
+        else:
             rank_zero_info(
                 f"every update goes through Lightning's hooks: {self.lightning_updates_because}"
             )
@@ -331,11 +402,12 @@ class GANModule(pl.LightningModule):
         samples, labels = batch
         if self.channels_last and samples.dim() == 4:
             samples = samples.contiguous(memory_format=torch.channels_last)
-        self.real_images_per_step = len(samples) * self.trainer.world_size
-        step = self.current_training_step = self.training_steps + 1
-        seed_draws(step_seed(self.seed, self.global_rank, step), self.device)
-        every = self.trainer.log_every_n_steps
-        self.logs_this_step = (every > 0 and step % every == 0) or self.stops_after(step, batch_idx)
+        trainer, state, conditioning = self.trainer, self.step_state, self.step_parts.conditioning
+        state.real_images = len(samples) * trainer.world_size
+        step = state.number = self.training_steps + 1
+        seed_draws(step_seed(self.seed, trainer.global_rank, step), self.device)
+        every = trainer.log_every_n_steps
+        state.logs = (every > 0 and step % every == 0) or self.stops_after(step, batch_idx)
         generator_opt, discriminator_opt = self.optimizers()
         if self.lr_schedule is not None:
             self.set_learning_rates(step - 1, (generator_opt, discriminator_opt))
@@ -343,13 +415,13 @@ class GANModule(pl.LightningModule):
         label_batches = self.split_real_batch(labels)
         for real, real_labels in zip(real_batches, label_batches, strict=True):
             real_scores, fake_scores, loss_d, penalty = self._discriminator_step(
-                discriminator_opt, real, self.conditioning.real_labels(real_labels)
+                discriminator_opt, real, conditioning.real_labels(real_labels)
             )
-        last_labels = self.conditioning.real_labels(label_batches[-1])
+        last_labels = conditioning.real_labels(label_batches[-1])
         generator_fake_scores, loss_g = self._generator_step(
             generator_opt, real_batches[-1], last_labels
         )
-        self.last_training_step = TrainingStepRecord(
+        state.record = TrainingStepRecord(
             real_scores=real_scores,
             fake_scores=fake_scores,
             generator_fake_scores=generator_fake_scores,
@@ -357,7 +429,7 @@ class GANModule(pl.LightningModule):
             generator_loss=loss_g,
             penalty=penalty,
         )
-        if self.logs_this_step:
+        if state.logs:
             self._log_losses(loss_d, loss_g, penalty)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
@@ -366,11 +438,13 @@ class GANModule(pl.LightningModule):
 
     def on_train_end(self) -> None:
         """Write what the callbacks measured at the end of fit; give the trainer its own
-        epoch loop back."""
+        epoch loop back, and forget what was bound to it."""
         self._write_row()
         if self._lean_loop is not None:
             self._lean_loop.uninstall()
             self._lean_loop = None
+        # What was bound to this fit's trainer: the module outlives it (and gets pickled).
+        self._direct_update = self._optimizer_steps = self._optimizer_steps_of = None
 
     def _write_row(self) -> None:
         if not self.logger_rows.pending:  # most steps: nothing to write
@@ -403,120 +477,144 @@ class GANModule(pl.LightningModule):
             )
         return samples.chunk(count)
 
-    def _discriminate(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    @property
+    def step_parts(self) -> StepParts:
+        """The networks and parts the steps call, bound on first use in each fit."""
+        parts = self._step_parts
+        if parts is None:
+            generator, discriminator = self.generator, self.discriminator
+            parts = self._step_parts = StepParts(
+                generator=self._compiled(generator),
+                discriminator=self._compiled(discriminator),
+                eager_generator=generator,
+                eager_discriminator=discriminator,
+                generator_parameters=list(generator.parameters()),
+                discriminator_parameters=list(discriminator.parameters()),
+                loss=self.loss,
+                conditioning=self.conditioning,
+                augment=self.augment,
+                latent_dim=generator.latent_dim,
+            )
+        return parts
+
+    def _compiled(self, network: nn.Module) -> Callable[..., Tensor]:
+        """`network` compiled when `compile_networks` is set (else itself): compiling happens
+        on its first call.
+
+        Freezing the other network (requires_grad) happens outside the compiled region; dynamo
+        guards on it and keeps one graph per state (pytorch#139476 is a toggle inside one)."""
+        if not self.compile_networks:
+            return network
+        backend = "inductor" if self.compile_networks is True else str(self.compile_networks)
+        return torch.compile(network, backend=backend)
+
+    @staticmethod
+    def _discriminate(
+        parts: StepParts, x: Tensor, labels: Tensor | None
+    ) -> tuple[Tensor, Tensor | None]:
         """D's scores, and its class logits when it has an auxiliary classifier (AC-GAN), of
-        the augmented `x` when there is an augmentation."""
-        if self.conditioning.auxiliary_classifier:
-            return self.discriminator.score_and_classify(self._augmented(x), labels)
-        return self._score(x, labels), None
+        the augmented `x` when there is an augmentation; the scores alone through the
+        adversarial (compiled, when asked) D."""
+        if parts.conditioning.auxiliary_classifier:
+            x = x if parts.augment is None else parts.augment(x)
+            return parts.eager_discriminator.score_and_classify(x, labels)
+        return GANModule._score(parts, x, labels), None
 
-    def _augmented(self, x: Tensor) -> Tensor:
-        return x if self.augment is None else self.augment(x)
-
-    def _score(self, x: Tensor, labels: Tensor | None) -> Tensor:
-        """D's scores alone (no class logits) of the augmented `x`, for the adversarial
-        passes (through the compiled D when `compile_networks` is set)."""
-        return self._network("discriminator")(self._augmented(x), labels)
+    @staticmethod
+    def _score(parts: StepParts, x: Tensor, labels: Tensor | None) -> Tensor:
+        """D's scores alone (no class logits) of the augmented `x`, through the adversarial
+        D (compiled when `compile_networks` is set)."""
+        return parts.discriminator(x if parts.augment is None else parts.augment(x), labels)
 
     def _critic(self, labels: Tensor | None) -> Callable[[Tensor], Tensor]:
         """D as a function of its input alone, for penalties that differentiate through it:
         through the augmentation too, so their gradients are with respect to the images. The
         eager D: torch.compile does not support the double backward of gradient penalties."""
-        return lambda x: self.discriminator(self._augmented(x), labels)
-
-    def _parameters_of(self, name: str) -> list[nn.Parameter]:
-        """The parameters of the generator or discriminator, listed once per network: the
-        optimizers, built from them before training, update no other."""
-        network = getattr(self, name)
-        listed = self._parameter_lists.get(name)
-        if listed is None or listed[0] is not network:
-            listed = self._parameter_lists[name] = (network, list(network.parameters()))
-        return listed[1]
-
-    def _network(self, name: str) -> Callable[..., Tensor]:
-        """The generator or discriminator, compiled on first use when `compile_networks` is set.
-
-        Freezing the other network (requires_grad) happens outside the compiled region; dynamo
-        guards on it and keeps one graph per state (pytorch#139476 is a toggle inside one)."""
-        network = getattr(self, name)
-        if not self.compile_networks:
-            return network
-        if name not in self._compiled:
-            backend = "inductor" if self.compile_networks is True else str(self.compile_networks)
-            self._compiled[name] = torch.compile(network, backend=backend)
-        return self._compiled[name]
+        parts = self.step_parts
+        discriminator, augment = parts.eager_discriminator, parts.augment
+        if augment is None:
+            return lambda x: discriminator(x, labels)
+        return lambda x: discriminator(augment(x), labels)
 
     def _discriminator_step(
         self, optimizer: LightningOptimizer, real: Tensor, labels: Tensor | None
     ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
-        with frozen(self.generator, self._parameters_of("generator")):
-            noise = self.sample_noise(real.shape[0])
+        parts = self.step_parts
+        loss_fn = parts.loss
+        with frozen(parts.eager_generator, parts.generator_parameters):
+            noise = torch.randn(real.shape[0], parts.latent_dim, device=real.device)
             with torch.no_grad():
                 # Fakes take the real batch's labels, so penalties on mixtures of the two
                 # (gradient penalty interpolates) see one consistent label per sample.
-                fake = self._network("generator")(noise, labels)
-            real_scores, real_logits = self._discriminate(real, labels)
-            fake_scores, fake_logits = self._discriminate(fake, labels)
-            loss = self.loss.discriminator_loss(real_scores, fake_scores)
-            penalty = self.loss.penalty(
+                fake = parts.generator(noise, labels)
+            real_scores, real_logits = self._discriminate(parts, real, labels)
+            fake_scores, fake_logits = self._discriminate(parts, fake, labels)
+            loss = loss_fn.discriminator_loss(real_scores, fake_scores)
+            penalty = loss_fn.penalty(
                 self._critic(labels),
                 real,
                 fake,
                 (real_scores, fake_scores),
-                self._latents(noise, labels),
+                Latents(noise, self._bound_generator(parts, labels)),
             )
             total = loss if penalty is None else loss + penalty
             if real_logits is not None:
-                total = total + self.conditioning.classification_loss(real_logits, labels)
-                total = total + self.conditioning.classification_loss(fake_logits, labels)
+                total = total + parts.conditioning.classification_loss(real_logits, labels)
+                total = total + parts.conditioning.classification_loss(fake_logits, labels)
             self._update(optimizer, total)
-        self.loss.after_discriminator_step(self.discriminator)
+        loss_fn.after_discriminator_step(parts.eager_discriminator)
         real_scores, fake_scores = real_scores.detach(), fake_scores.detach()
-        self.loss.update_state(real_scores, fake_scores)
-        if self.augment is not None:
-            self.augment.observe(real_scores)
+        loss_fn.update_state(real_scores, fake_scores)
+        if parts.augment is not None:
+            parts.augment.observe(real_scores)
         detached_penalty = None if penalty is None else penalty.detach()
         return real_scores, fake_scores, loss.detach(), detached_penalty
 
     def _generator_step(
         self, optimizer: LightningOptimizer, real: Tensor, real_labels: Tensor | None
     ) -> tuple[Tensor, Tensor]:
-        with frozen(self.discriminator, self._parameters_of("discriminator")):
+        parts = self.step_parts
+        loss_fn = parts.loss
+        with frozen(parts.eager_discriminator, parts.discriminator_parameters):
             count = real.shape[0]
-            fake_labels = self.sample_labels(count)
-            noise = self.sample_noise(count)
-            fake = self._network("generator")(noise, fake_labels)
-            fake_scores, fake_logits = self._discriminate(fake, fake_labels)
+            fake_labels = parts.conditioning.random_labels(count, real.device)
+            noise = torch.randn(count, parts.latent_dim, device=real.device)
+            fake = parts.generator(noise, fake_labels)
+            fake_scores, fake_logits = self._discriminate(parts, fake, fake_labels)
             real_scores = None
-            if self.loss.generator_needs_real_scores:
+            if loss_fn.generator_needs_real_scores:
                 with torch.no_grad():
-                    real_scores = self._score(real, real_labels)
-            loss = self.loss.generator_loss(fake_scores, real_scores)
+                    real_scores = self._score(parts, real, real_labels)
+            loss = loss_fn.generator_loss(fake_scores, real_scores)
             total = loss
             if fake_logits is not None:
-                total = loss + self.conditioning.classification_loss(fake_logits, fake_labels)
-            penalty = self.loss.generator_penalty(fake, self._latents(noise, fake_labels))
+                total = loss + parts.conditioning.classification_loss(fake_logits, fake_labels)
+            penalty = loss_fn.generator_penalty(
+                fake, Latents(noise, self._bound_generator(parts, fake_labels))
+            )
             if penalty is not None:
                 total = total + penalty
                 self.generator_penalty = penalty.detach()
             self._update(optimizer, total)
         if self.generator_average is not None:
-            self.generator_average.update(self.generator)
+            self.generator_average.update(parts.eager_generator)
         return fake_scores.detach(), loss.detach()
 
     def _update(self, optimizer: LightningOptimizer, total: Tensor) -> None:
         """Backward and step: directly where no hook listens (`ganarena.direct_updates`),
         and on logging steps through Lightning, whose hooks then run."""
         optimizer.zero_grad(set_to_none=True)
-        if self.lightning_updates_because is None and not self.logs_this_step:
-            update_directly(self.trainer, optimizer, total)
+        if self._direct_update is not None and not self.step_state.logs:
+            self._direct_update(optimizer, total)
         else:
             self.manual_backward(total)
             optimizer.step()
 
-    def _latents(self, noise: Tensor, labels: Tensor | None) -> Latents:
-        """The noise of a batch of fakes and G with their labels bound, for zCR."""
-        return Latents(noise, lambda z: self.generator(z, labels))
+    @staticmethod
+    def _bound_generator(parts: StepParts, labels: Tensor | None) -> Callable[[Tensor], Tensor]:
+        """The eager G with `labels` bound, for zCR's perturbed latents."""
+        generator = parts.eager_generator
+        return lambda z: generator(z, labels)
 
     def _log_losses(self, loss_d: Tensor, loss_g: Tensor, penalty: Tensor | None) -> None:
         """Log on logging steps only: `self.log` costs about a millisecond per call in
