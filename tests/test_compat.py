@@ -22,8 +22,9 @@ from ganarena.compat import (
     LAUNCH_VARIABLES,
     NVML_CHECK_VARIABLE,
     ChildCommandLauncher,
-    count_optimizer_step,
+    counted_step,
     inception_features_and_logits,
+    optimizer_step_progress,
     publish_callback_metrics,
     replace_sigterm_broadcast,
     save_random_inception_weights,
@@ -196,7 +197,7 @@ def test_a_step_counted_outside_lightning_optimizer_moves_the_manual_step_counte
     def step() -> None:
         seen.append((progress.total.ready, progress.total.completed))
 
-    count_optimizer_step(trainer, step)
+    counted_step(optimizer_step_progress(trainer), step)
     assert seen == [(before[0] + 1, before[1])]
     assert progress.total.completed == before[1] + 1
 

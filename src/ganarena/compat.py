@@ -150,14 +150,9 @@ def optimizer_step_progress(trainer: pl.Trainer) -> _Progress:
     return trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
 
 
-def count_optimizer_step(trainer: pl.Trainer, step: Callable[[], object]) -> None:
-    """Call `step`, an optimizer step, counted as `LightningOptimizer.step` counts it (manual
-    optimization): ready before it, completed after it."""
-    counted_step(optimizer_step_progress(trainer), step)
-
-
 def counted_step(progress: _Progress, step: Callable[[], object]) -> None:
-    """Call `step`, counted in `progress` (`optimizer_step_progress`) as Lightning counts it."""
+    """Call `step`, an optimizer step, counted in `progress` (`optimizer_step_progress`) as
+    `LightningOptimizer.step` counts it (manual optimization): ready before, completed after."""
     progress.increment_ready()
     step()
     progress.increment_completed()
