@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import lightning.pytorch as pl
 import pytest
 import torch
 from torch import Tensor, nn
 
 from ganarena.augment import AdaptiveAugment, Augment, DiffAugment
 from ganarena.augment.diffaugment import cutout, translation
+from ganarena.data import DigitsDataModule
 from ganarena.errors import GanArenaError
-from ganarena.gan_module import GANModule
+from ganarena.gan_module import GANModule, critic_of
 from ganarena.losses import NonSaturating, R1Penalty
 from ganarena.networks import DCGANDiscriminator, DCGANGenerator
 
@@ -45,28 +47,18 @@ def module(discriminator: nn.Module, augment: Augment, penalties=()) -> GANModul
     )
 
 
-class Optimizer:
-    """What the steps need of a LightningOptimizer, without a Trainer."""
-
-    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
-        self.optimizer = optimizer
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        self.optimizer.zero_grad(set_to_none=set_to_none)
-
-    def step(self) -> None:
-        self.optimizer.step()
-
-
-def test_reals_and_fakes_are_augmented_in_the_d_step_and_the_g_step(monkeypatch) -> None:
+def test_reals_and_fakes_are_augmented_in_the_d_step_and_the_g_step(tmp_path) -> None:
     spy = SpyDiscriminator()
-    gan = module(spy, Marker())
-    monkeypatch.setattr(gan, "manual_backward", lambda loss: loss.backward())
-    d_opt = Optimizer(torch.optim.SGD(spy.parameters(), 0.0))
-    g_opt = Optimizer(torch.optim.SGD(gan.generator.parameters(), 0.0))
-    real = torch.rand(4, *SHAPE) * 2 - 1
-    gan._discriminator_step(d_opt, real, None)
-    gan._generator_step(g_opt, real, None)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_steps=2,  # one training step: a D update and a G update
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )
+    trainer.fit(module(spy, Marker()), datamodule=DigitsDataModule(batch_size=4))
     assert len(spy.seen) == 3  # D step: reals, fakes; G step: fakes
     assert all(value >= 99.0 for value in spy.seen)  # every input was augmented
 
@@ -79,7 +71,7 @@ def test_a_penalty_differentiates_with_respect_to_the_images_before_augmentation
             return scale * images
 
     gan = module(DCGANDiscriminator(SHAPE), Scale())
-    critic = gan._critic(None)
+    critic = critic_of(gan.discriminator, gan.augment, None)
     x = torch.randn(4, *SHAPE, requires_grad=True)
     (before,) = torch.autograd.grad(critic(x).sum(), x)
     y = (scale * x).detach().requires_grad_(True)

@@ -215,6 +215,13 @@ def why_lightning_batches(trainer: pl.Trainer, module: pl.LightningModule) -> st
     return None
 
 
+def in_hook(module: pl.LightningModule, name: str | None) -> None:
+    """Tell `module` which hook runs (what `self.log` checks), as Lightning's loop does, but
+    without `nn.Module.__setattr__`'s checks for parameters, buffers and modules: a dozen
+    calls each time, four times a batch, for a plain string."""
+    object.__setattr__(module, "_current_fx_name", name)
+
+
 def _batch_on(batch: object, device: torch.device) -> bool:
     """Whether `batch` is a tuple or list of tensors already on `device`."""
     if not isinstance(batch, tuple | list):
@@ -262,6 +269,13 @@ class LeanBatchLoop:
         )
         self.distributed = dist.is_available() and dist.is_initialized() and trainer.world_size > 1
         self.device = strategy.root_device
+        precision = strategy.precision_plugin
+        #: The precision's context around the step (autocast), None where it has none.
+        plain = not any(
+            overrides(precision, Precision, name)
+            for name in ("train_step_context", "forward_context")
+        )
+        self.step_context = None if plain else precision.train_step_context
 
     def _callback_hooks(self, name: str) -> list[Callable[..., object]]:
         """The callbacks' `name` hooks, of those that override it (the others do nothing)."""
@@ -296,18 +310,18 @@ class LeanBatchLoop:
             batch = trainer.strategy.batch_to_device(batch, dataloader_idx=0)
         progress.increment_ready()
         trainer._logger_connector.on_batch_start(batch)
-        module._current_fx_name = "on_train_batch_start"
+        in_hook(module, "on_train_batch_start")
         for hook in self.batch_start_hooks:
             hook(trainer, module, batch, batch_idx)
         progress.increment_started()
         output = self._training_step(batch, batch_idx)
         progress.increment_processed()
-        module._current_fx_name = "on_train_batch_end"
+        in_hook(module, "on_train_batch_end")
         for hook in self.batch_end_hooks:
             hook(trainer, module, output, batch, batch_idx)
         if self.module_batch_end:
             module.on_train_batch_end(output, batch, batch_idx)
-        module._current_fx_name = None
+        in_hook(module, None)
         # Lightning's logger connector after a batch; with nothing logged through `self.log`
         # (gan-arena writes its rows itself), there is only the batch to forget.
         results = loop._results
@@ -329,9 +343,12 @@ class LeanBatchLoop:
         for optimizer in strategy._lightning_optimizers:
             optimizer._on_before_step = manual._on_before_step
             optimizer._on_after_step = manual._on_after_step
-        module._current_fx_name = "training_step"
-        with strategy.precision_plugin.train_step_context():
+        in_hook(module, "training_step")
+        if self.step_context is None:
             output = module.training_step(batch, batch_idx)
+        else:
+            with self.step_context():
+                output = module.training_step(batch, batch_idx)
         for optimizer in strategy._lightning_optimizers:
             optimizer._on_before_step = optimizer._on_after_step = do_nothing_closure
         return {} if output is None else ManualResult.from_training_step_output(output).asdict()
@@ -344,5 +361,5 @@ class LeanBatchLoop:
         if trainer.should_stop:
             for logger in trainer.loggers:
                 logger.save()
-        if not loop._is_training_done and trainer.received_sigterm:
+        if trainer.received_sigterm and not loop._is_training_done:
             raise SIGTERMException

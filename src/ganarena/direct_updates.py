@@ -61,7 +61,8 @@ def why_lightning_updates(trainer: pl.Trainer, module: pl.LightningModule) -> st
 
 
 class DirectUpdate:
-    """Backward and step, as `manual_backward(loss)` and `optimizer.step()` do with no hooks;
+    """Zeroed gradients, backward and step, as `optimizer.zero_grad(set_to_none=True)`,
+    `manual_backward(loss)` and `optimizer.step()` do with no hooks;
     what it needs of the trainer is looked up once per fit, not on every update."""
 
     def __init__(self, trainer: pl.Trainer) -> None:
@@ -73,8 +74,9 @@ class DirectUpdate:
         )
 
     def __call__(self, optimizer: LightningOptimizer, loss: Tensor) -> None:
+        raw = optimizer.optimizer  # the torch optimizer: its own attributes, no forwarding
+        raw.zero_grad(set_to_none=True)
         loss.backward()
-        raw = optimizer.optimizer
         if self.reduce_gradients is not None:
             self.reduce_gradients(raw)
         counted_step(self.progress, raw.step)

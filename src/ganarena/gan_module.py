@@ -34,6 +34,7 @@ from ganarena.augment import Augment
 from ganarena.compat import (
     LeanBatchLoop,
     optimizer_step_progress,
+    overrides,
     publish_callback_metrics,
     why_lightning_batches,
 )
@@ -43,7 +44,7 @@ from ganarena.direct_updates import DirectUpdate, why_lightning_updates
 from ganarena.errors import GanArenaError
 from ganarena.logger_rows import LoggerRows, Value
 from ganarena.loggers import forget_rows_after
-from ganarena.losses import GANLoss, Latents
+from ganarena.losses import GANLoss, Latents, Penalty
 from ganarena.networks.averaging import GeneratorAverage, eval_mode
 from ganarena.options import require_int
 from ganarena.schedules import Constant, LearningRateSchedule
@@ -65,6 +66,18 @@ def frozen(network: nn.Module, parameters: list[nn.Parameter] | None = None) -> 
     finally:
         for parameter in parameters:
             parameter.requires_grad_(True)
+
+
+def critic_of(
+    discriminator: nn.Module, augment: Augment | None, labels: Tensor | None
+) -> Callable[[Tensor], Tensor]:
+    """D as a function of its input alone, for penalties that differentiate through it:
+    through the augmentation too, so their gradients are with respect to the images. The
+    steps pass the eager D: torch.compile does not support the double backward of gradient
+    penalties."""
+    if augment is None:
+        return lambda x: discriminator(x, labels)
+    return lambda x: discriminator(augment(x), labels)
 
 
 def step_seed(seed: int, rank: int, step: int) -> int:
@@ -123,6 +136,9 @@ class StepState:
     logs: bool = False
     real_images: int = 0
     record: TrainingStepRecord | None = None
+    #: Whether the fit stops after this step, and the batch it was asked for (`stops_after`).
+    stops: bool = False
+    batch_idx: int = -1
 
 
 @dataclass(slots=True)
@@ -144,6 +160,21 @@ class StepParts:
     conditioning: Conditioning
     augment: Augment | None
     latent_dim: int
+    #: D's scores (through the augmentation, when there is one) as a function of (x, labels).
+    score: Callable[[Tensor, Tensor | None], Tensor]
+    #: The loss has penalties on D (on G: zCR's); AC-GAN's D has a class head; G and D take
+    #: labels. Read once, so that steps without them call nothing for them.
+    penalized: bool
+    penalizes_generator: bool
+    classifies: bool
+    conditional: bool
+    #: The trainer's optimizers (Lightning's wrappers), and the facts of this process.
+    generator_optimizer: LightningOptimizer
+    discriminator_optimizer: LightningOptimizer
+    world_size: int
+    rank: int
+    device: torch.device
+    log_every_n_steps: int
 
 
 class GANModule(pl.LightningModule):
@@ -285,7 +316,14 @@ class GANModule(pl.LightningModule):
 
     def stops_after(self, step: int, batch_idx: int) -> bool:
         """Whether the fit loop stops once training step `step` (batch `batch_idx` of this
-        epoch) is done: `trainer.max_steps` reached, or the last batch of the last epoch."""
+        epoch) is done: `trainer.max_steps` reached, or the last batch of the last epoch.
+        Worked out once per step (callbacks ask too)."""
+        state = self.step_state
+        if step == state.number and batch_idx == state.batch_idx:
+            return state.stops
+        return self._stops_after(step, batch_idx)
+
+    def _stops_after(self, step: int, batch_idx: int) -> bool:
         trainer = self.trainer
         max_steps = trainer.max_steps
         if max_steps is not None and 0 < max_steps <= step * (self.loss.n_critic + 1):
@@ -402,25 +440,24 @@ class GANModule(pl.LightningModule):
         samples, labels = batch
         if self.channels_last and samples.dim() == 4:
             samples = samples.contiguous(memory_format=torch.channels_last)
-        trainer, state, conditioning = self.trainer, self.step_state, self.step_parts.conditioning
-        state.real_images = len(samples) * trainer.world_size
+        parts, state = self.step_parts, self.step_state
+        state.real_images = len(samples) * parts.world_size
         step = state.number = self.training_steps + 1
-        seed_draws(step_seed(self.seed, trainer.global_rank, step), self.device)
-        every = trainer.log_every_n_steps
-        state.logs = (every > 0 and step % every == 0) or self.stops_after(step, batch_idx)
-        generator_opt, discriminator_opt = self.optimizers()
+        seed_draws(step_seed(self.seed, parts.rank, step), parts.device)
+        state.batch_idx, state.stops = batch_idx, self._stops_after(step, batch_idx)
+        every = parts.log_every_n_steps
+        state.logs = (every > 0 and step % every == 0) or state.stops
         if self.lr_schedule is not None:
-            self.set_learning_rates(step - 1, (generator_opt, discriminator_opt))
+            optimizers = (parts.generator_optimizer, parts.discriminator_optimizer)
+            self.set_learning_rates(step - 1, optimizers)
         real_batches = self.split_real_batch(samples)
-        label_batches = self.split_real_batch(labels)
-        for real, real_labels in zip(real_batches, label_batches, strict=True):
+        label_batches = self.split_real_batch(labels) if parts.conditional else None
+        for index, real in enumerate(real_batches):
+            real_labels = None if label_batches is None else label_batches[index]
             real_scores, fake_scores, loss_d, penalty = self._discriminator_step(
-                discriminator_opt, real, conditioning.real_labels(real_labels)
+                parts, real, real_labels
             )
-        last_labels = conditioning.real_labels(label_batches[-1])
-        generator_fake_scores, loss_g = self._generator_step(
-            generator_opt, real_batches[-1], last_labels
-        )
+        generator_fake_scores, loss_g = self._generator_step(parts, real, real_labels)
         state.record = TrainingStepRecord(
             real_scores=real_scores,
             fake_scores=fake_scores,
@@ -482,20 +519,43 @@ class GANModule(pl.LightningModule):
         """The networks and parts the steps call, bound on first use in each fit."""
         parts = self._step_parts
         if parts is None:
-            generator, discriminator = self.generator, self.discriminator
-            parts = self._step_parts = StepParts(
-                generator=self._compiled(generator),
-                discriminator=self._compiled(discriminator),
-                eager_generator=generator,
-                eager_discriminator=discriminator,
-                generator_parameters=list(generator.parameters()),
-                discriminator_parameters=list(discriminator.parameters()),
-                loss=self.loss,
-                conditioning=self.conditioning,
-                augment=self.augment,
-                latent_dim=generator.latent_dim,
-            )
+            parts = self._step_parts = self._bind_step_parts()
         return parts
+
+    def _bind_step_parts(self) -> StepParts:
+        generator, discriminator = self.generator, self.discriminator
+        adversarial_discriminator = self._compiled(discriminator)
+        augment, loss, trainer = self.augment, self.loss, self.trainer
+        penalties = list(loss.penalties)
+        generator_optimizer, discriminator_optimizer = self.optimizers()
+        return StepParts(
+            generator=self._compiled(generator),
+            discriminator=adversarial_discriminator,
+            eager_generator=generator,
+            eager_discriminator=discriminator,
+            generator_parameters=list(generator.parameters()),
+            discriminator_parameters=list(discriminator.parameters()),
+            loss=loss,
+            conditioning=self.conditioning,
+            augment=augment,
+            latent_dim=generator.latent_dim,
+            score=(
+                adversarial_discriminator
+                if augment is None
+                else lambda x, labels: adversarial_discriminator(augment(x), labels)
+            ),
+            penalized=bool(penalties) or overrides(loss, GANLoss, "penalty"),
+            penalizes_generator=overrides(loss, GANLoss, "generator_penalty")
+            or any(overrides(p, Penalty, "penalize_generator") for p in penalties),
+            classifies=self.conditioning.auxiliary_classifier,
+            conditional=self.conditioning.uses_labels,
+            generator_optimizer=generator_optimizer,
+            discriminator_optimizer=discriminator_optimizer,
+            world_size=trainer.world_size,
+            rank=trainer.global_rank,
+            device=self.device,
+            log_every_n_steps=trainer.log_every_n_steps,
+        )
 
     def _compiled(self, network: nn.Module) -> Callable[..., Tensor]:
         """`network` compiled when `compile_networks` is set (else itself): compiling happens
@@ -509,93 +569,92 @@ class GANModule(pl.LightningModule):
         return torch.compile(network, backend=backend)
 
     @staticmethod
-    def _discriminate(
-        parts: StepParts, x: Tensor, labels: Tensor | None
-    ) -> tuple[Tensor, Tensor | None]:
-        """D's scores, and its class logits when it has an auxiliary classifier (AC-GAN), of
-        the augmented `x` when there is an augmentation; the scores alone through the
-        adversarial (compiled, when asked) D."""
-        if parts.conditioning.auxiliary_classifier:
-            x = x if parts.augment is None else parts.augment(x)
-            return parts.eager_discriminator.score_and_classify(x, labels)
-        return GANModule._score(parts, x, labels), None
+    def _latents(parts: StepParts, noise: Tensor, labels: Tensor | None) -> Latents:
+        """`noise` and the eager G with `labels` bound, for zCR's perturbed latents; frozen
+        while it runs, so that terms of D's loss built on it give G no gradient."""
+        generator, parameters = parts.eager_generator, parts.generator_parameters
+
+        def generate(z: Tensor) -> Tensor:
+            with frozen(generator, parameters):
+                return generator(z, labels)
+
+        return Latents(noise, generate)
 
     @staticmethod
-    def _score(parts: StepParts, x: Tensor, labels: Tensor | None) -> Tensor:
-        """D's scores alone (no class logits) of the augmented `x`, through the adversarial
-        D (compiled when `compile_networks` is set)."""
-        return parts.discriminator(x if parts.augment is None else parts.augment(x), labels)
-
-    def _critic(self, labels: Tensor | None) -> Callable[[Tensor], Tensor]:
-        """D as a function of its input alone, for penalties that differentiate through it:
-        through the augmentation too, so their gradients are with respect to the images. The
-        eager D: torch.compile does not support the double backward of gradient penalties."""
-        parts = self.step_parts
-        discriminator, augment = parts.eager_discriminator, parts.augment
-        if augment is None:
-            return lambda x: discriminator(x, labels)
-        return lambda x: discriminator(augment(x), labels)
+    def _score_and_classify(parts: StepParts, x: Tensor, labels: Tensor | None) -> Tensor:
+        """AC-GAN's D: scores and class logits of the augmented `x`, through the eager D."""
+        x = x if parts.augment is None else parts.augment(x)
+        return parts.eager_discriminator.score_and_classify(x, labels)
 
     def _discriminator_step(
-        self, optimizer: LightningOptimizer, real: Tensor, labels: Tensor | None
+        self, parts: StepParts, real: Tensor, labels: Tensor | None
     ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
-        parts = self.step_parts
+        """One D update on `real` and fresh fakes (made without gradients: G is not updated).
+        Returns D's scores of both, its loss and its penalty, detached."""
         loss_fn = parts.loss
-        with frozen(parts.eager_generator, parts.generator_parameters):
-            noise = torch.randn(real.shape[0], parts.latent_dim, device=real.device)
-            with torch.no_grad():
-                # Fakes take the real batch's labels, so penalties on mixtures of the two
-                # (gradient penalty interpolates) see one consistent label per sample.
-                fake = parts.generator(noise, labels)
-            real_scores, real_logits = self._discriminate(parts, real, labels)
-            fake_scores, fake_logits = self._discriminate(parts, fake, labels)
-            loss = loss_fn.discriminator_loss(real_scores, fake_scores)
-            penalty = loss_fn.penalty(
-                self._critic(labels),
-                real,
-                fake,
-                (real_scores, fake_scores),
-                Latents(noise, self._bound_generator(parts, labels)),
-            )
+        noise = torch.randn(real.shape[0], parts.latent_dim, device=real.device)
+        with torch.no_grad():
+            # Fakes take the real batch's labels, so penalties on mixtures of the two
+            # (gradient penalty interpolates) see one consistent label per sample.
+            fake = parts.generator(noise, labels)
+        if parts.classifies:
+            real_scores, real_logits = self._score_and_classify(parts, real, labels)
+            fake_scores, fake_logits = self._score_and_classify(parts, fake, labels)
+        else:
+            real_scores, fake_scores = parts.score(real, labels), parts.score(fake, labels)
+        total = loss = loss_fn.discriminator_loss(real_scores, fake_scores)
+        penalty = None
+        if parts.penalized:
+            critic = critic_of(parts.eager_discriminator, parts.augment, labels)
+            scores = (real_scores, fake_scores)
+            latents = self._latents(parts, noise, labels)
+            penalty = loss_fn.penalty(critic, real, fake, scores, latents)
             total = loss if penalty is None else loss + penalty
-            if real_logits is not None:
-                total = total + parts.conditioning.classification_loss(real_logits, labels)
-                total = total + parts.conditioning.classification_loss(fake_logits, labels)
-            self._update(optimizer, total)
+            penalty = None if penalty is None else penalty.detach()
+        if parts.classifies:
+            classification_loss = parts.conditioning.classification_loss
+            total = total + classification_loss(real_logits, labels)
+            total = total + classification_loss(fake_logits, labels)
+        self._update(parts.discriminator_optimizer, total)
         loss_fn.after_discriminator_step(parts.eager_discriminator)
         real_scores, fake_scores = real_scores.detach(), fake_scores.detach()
         loss_fn.update_state(real_scores, fake_scores)
         if parts.augment is not None:
             parts.augment.observe(real_scores)
-        detached_penalty = None if penalty is None else penalty.detach()
-        return real_scores, fake_scores, loss.detach(), detached_penalty
+        return real_scores, fake_scores, loss.detach(), penalty
 
     def _generator_step(
-        self, optimizer: LightningOptimizer, real: Tensor, real_labels: Tensor | None
+        self, parts: StepParts, real: Tensor, real_labels: Tensor | None
     ) -> tuple[Tensor, Tensor]:
-        parts = self.step_parts
+        """One G update on fresh noise, with D frozen. Returns D's scores of the fakes and
+        G's loss, detached."""
         loss_fn = parts.loss
         with frozen(parts.eager_discriminator, parts.discriminator_parameters):
             count = real.shape[0]
-            fake_labels = parts.conditioning.random_labels(count, real.device)
+            fake_labels = None
+            if parts.conditional:
+                fake_labels = parts.conditioning.random_labels(count, real.device)
             noise = torch.randn(count, parts.latent_dim, device=real.device)
             fake = parts.generator(noise, fake_labels)
-            fake_scores, fake_logits = self._discriminate(parts, fake, fake_labels)
+            if parts.classifies:
+                fake_scores, fake_logits = self._score_and_classify(parts, fake, fake_labels)
+            else:
+                fake_scores = parts.score(fake, fake_labels)
             real_scores = None
             if loss_fn.generator_needs_real_scores:
                 with torch.no_grad():
-                    real_scores = self._score(parts, real, real_labels)
-            loss = loss_fn.generator_loss(fake_scores, real_scores)
-            total = loss
-            if fake_logits is not None:
-                total = loss + parts.conditioning.classification_loss(fake_logits, fake_labels)
-            penalty = loss_fn.generator_penalty(
-                fake, Latents(noise, self._bound_generator(parts, fake_labels))
-            )
-            if penalty is not None:
-                total = total + penalty
-                self.generator_penalty = penalty.detach()
-            self._update(optimizer, total)
+                    real_scores = parts.score(real, real_labels)
+            total = loss = loss_fn.generator_loss(fake_scores, real_scores)
+            if parts.classifies:
+                classification_loss = parts.conditioning.classification_loss
+                total = loss + classification_loss(fake_logits, fake_labels)
+            if parts.penalizes_generator:
+                latents = Latents(noise, self._bound_generator(parts, fake_labels))
+                penalty = loss_fn.generator_penalty(fake, latents)
+                if penalty is not None:
+                    total = total + penalty
+                    self.generator_penalty = penalty.detach()
+            self._update(parts.generator_optimizer, total)
         if self.generator_average is not None:
             self.generator_average.update(parts.eager_generator)
         return fake_scores.detach(), loss.detach()
@@ -603,10 +662,10 @@ class GANModule(pl.LightningModule):
     def _update(self, optimizer: LightningOptimizer, total: Tensor) -> None:
         """Backward and step: directly where no hook listens (`ganarena.direct_updates`),
         and on logging steps through Lightning, whose hooks then run."""
-        optimizer.zero_grad(set_to_none=True)
         if self._direct_update is not None and not self.step_state.logs:
             self._direct_update(optimizer, total)
         else:
+            optimizer.zero_grad(set_to_none=True)
             self.manual_backward(total)
             optimizer.step()
 

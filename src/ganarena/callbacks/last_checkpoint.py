@@ -24,9 +24,10 @@ from types import FrameType
 from typing import Any
 
 import lightning.pytorch as pl
+import torch
 
 from ganarena.gan_module import GANModule
-from ganarena.ranks import agree
+from ganarena.ranks import agree, distributed
 from ganarena.run_record import RunInterrupted
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class LastCheckpoint(pl.Callback):
         self._last_save = time.monotonic()
         self._stop_signal: int | None = None
         self._previous_handlers: dict[int, Any] = {}
+        #: The device the ranks agree on their decisions through; None in one process.
+        self._ranks: torch.device | None = None
 
     # -- signals ---------------------------------------------------------------------------
     def setup(self, trainer: pl.Trainer, pl_module: GANModule, stage: str) -> None:
@@ -101,10 +104,14 @@ class LastCheckpoint(pl.Callback):
         """(save now, stop after it), the same on every rank."""
         stop = self._stop_signal is not None or trainer.received_sigterm
         due = self.every_n_steps > 0 and step % self.every_n_steps == 0
-        if self.every_minutes is not None:
-            due = due or time.monotonic() - self._last_save >= 60 * self.every_minutes
-        stop, due = agree([stop, due], trainer.strategy.root_device)
+        if not due and self.every_minutes is not None:
+            due = time.monotonic() - self._last_save >= 60 * self.every_minutes
+        if self._ranks is not None:
+            stop, due = agree([stop, due], self._ranks)
         return stop or due, stop
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
+        self._ranks = trainer.strategy.root_device if distributed() else None
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: GANModule, outputs: Any, batch: Any, batch_idx: int

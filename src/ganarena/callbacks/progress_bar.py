@@ -13,6 +13,10 @@ class GANProgressBar(RichProgressBar):
     on logging steps) beside its own fields. Values logged with `prog_bar=True` would be
     read off the device on every step instead, until the epoch ends."""
 
+    #: Batches between redraws, and the epoch's batches, read at each epoch's start.
+    _redraw_every: int = 1
+    _epoch_batches: int | float = 0
+
     def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
         metrics = super().get_metrics(trainer, pl_module)
         metrics.update(getattr(pl_module, "progress_bar_values", {}))
@@ -29,5 +33,11 @@ class GANProgressBar(RichProgressBar):
         """Redraw every `refresh_rate` batches and on an epoch's last one: Lightning's bar
         updates its task and gathers its metrics on every batch, then draws only on some."""
         done = batch_idx + 1
-        if done % max(self.refresh_rate, 1) == 0 or done == self.total_train_batches:
+        if done % self._redraw_every == 0 or done == self._epoch_batches:
             super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Read the redraw interval and the epoch's length once an epoch, not every batch."""
+        super().on_train_epoch_start(trainer, pl_module)
+        self._redraw_every = max(self.refresh_rate, 1)
+        self._epoch_batches = self.total_train_batches
