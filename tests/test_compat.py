@@ -29,6 +29,7 @@ from ganarena.compat import (
     replace_sigterm_broadcast,
     save_random_inception_weights,
     skip_nvml_probe_without_gpus,
+    train_step_interval,
 )
 from ganarena.distributed import GANDDPStrategy, hydra_child_command
 
@@ -224,3 +225,12 @@ def test_the_lean_loop_replaces_the_two_per_batch_methods_of_lightnings_epoch_lo
     for name in ("on_batch_start", "on_batch_end", "update_train_step_metrics"):
         assert callable(getattr(connector, name)), name
     assert hasattr(trainer.fit_loop, "_data_fetcher")
+
+
+@pytest.mark.parametrize(
+    ("options", "interval"),
+    [({"every_n_train_steps": 7}, 7), ({"every_n_epochs": 2}, 0), ({}, 0)],
+)
+def test_the_checkpoints_resolved_train_step_interval_is_read(tmp_path, options, interval):
+    checkpoint = pl.callbacks.ModelCheckpoint(tmp_path, **options)
+    assert train_step_interval(checkpoint) == interval

@@ -33,6 +33,11 @@ each library to the releases the test suite has run against.
   those two methods on the trainer's epoch loop, reading and updating its progress counters,
   its data fetcher, its logger connector and result collection, and the manual-optimization
   loop's optimizer-step closures as Lightning does.
+- `ModelCheckpoint` keeps the `every_n_train_steps` it resolved (0 when saving by epoch) only in
+  a private attribute; `GANModelCheckpoint` reads it to skip, on the steps where it saves
+  nothing, Lightning's own check, which reads `trainer.global_step` through five properties.
+- The lean loop names the running hook in `LightningModule._current_fx_name`, what
+  `self.log` checks, as Lightning's loop does, but through `object.__setattr__`.
 - Lightning sets `PYTORCH_NVML_BASED_CUDA_CHECK=1` when it is imported, so that asking whether
   CUDA is available does not initialise CUDA (which would break forked processes). torch then
   answers `torch.cuda.is_available()` by loading the NVIDIA management library, afresh on
@@ -54,6 +59,7 @@ from unittest import mock
 import lightning.pytorch as pl
 import torch
 import torch.distributed as dist
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.core.optimizer import do_nothing_closure
 from lightning.pytorch.loops.fetchers import _DataFetcher, _PrefetchDataFetcher
 from lightning.pytorch.loops.optimization.manual import ManualResult
@@ -148,6 +154,12 @@ def optimizer_step_progress(trainer: pl.Trainer) -> _Progress:
     """The manual-optimization loop's count of optimizer steps: `total.completed` is what
     `trainer.global_step` reads (through five properties)."""
     return trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
+
+
+def train_step_interval(checkpoint: ModelCheckpoint) -> int:
+    """`ModelCheckpoint`'s `every_n_train_steps` as it resolved it (0: never), which it keeps
+    in a private attribute."""
+    return checkpoint._every_n_train_steps
 
 
 def counted_step(progress: _Progress, step: Callable[[], object]) -> None:

@@ -2,7 +2,7 @@
 
 Lightning's `self.log` writes on its own schedule and with its own step: the batch count
 during an epoch, but `trainer.global_step` (optimizer steps, n_critic + 1 per training
-step) for values logged outside the loop. A GAN run mixes both (losses every 25 steps, FID
+step) for values logged outside the loop. A GAN run mixes both (losses every 50 steps, FID
 every 500 and at the end of fit), so gan-arena collects what the module and its callbacks
 log during a training step and writes it to every logger itself, as one row whose step is
 the number of training steps done. `trainer.callback_metrics` still gets every value

@@ -1,4 +1,4 @@
-"""Callbacks: samples, NaN guard, DDP sync check, metrics (FID, per-class FID, KID, IS,
+"""Callbacks: checkpoints, samples, NaN guard, DDP sync check, metrics (FID, per-class FID, KID, IS,
 precision/recall, class and mode coverage, Stacked-digits modes) and training diagnostics."""
 
 from ganarena.callbacks.classifier_metrics import (
@@ -13,6 +13,7 @@ from ganarena.callbacks.guards import NonFiniteLossGuard
 from ganarena.callbacks.last_checkpoint import LastCheckpoint
 from ganarena.callbacks.measurement import ScheduledMeasurement
 from ganarena.callbacks.mode_coverage import ModeCoverageCallback
+from ganarena.callbacks.model_checkpoint import GANModelCheckpoint
 from ganarena.callbacks.progress_bar import GANProgressBar
 from ganarena.callbacks.samples import SampleWriter
 from ganarena.callbacks.stacked_modes import StackedModesCallback
@@ -23,6 +24,7 @@ __all__ = [
     "ClassFIDCallback",
     "ConditionalAccuracyCallback",
     "FIDCallback",
+    "GANModelCheckpoint",
     "GANProgressBar",
     "InceptionScoreCallback",
     "KIDCallback",

@@ -1,0 +1,50 @@
+"""`epoch_<n>.ckpt`: Lightning's ModelCheckpoint, less its work where it saves nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning.pytorch as pl
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+from ganarena.compat import optimizer_step_progress, train_step_interval
+
+
+class GANModelCheckpoint(ModelCheckpoint):
+    """Lightning's `ModelCheckpoint`, with the same arguments and files.
+
+    At every epoch end Lightning's copies all of `trainer.callback_metrics` (a deep copy of a
+    dozen tensors, about a millisecond) before it looks at whether `every_n_epochs` asks for a
+    save. gan-arena saves on training steps (`every_n_train_steps`), and on small data an epoch
+    is a few dozen of them: here an epoch end does nothing unless `every_n_epochs` or
+    `save_last` is set. Between its saves, a batch end reads Lightning's optimizer-step count
+    directly (`trainer.global_step` is five properties deep).
+    """
+
+    _optimizer_steps = None
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        super().on_train_start(trainer, pl_module)
+        self._optimizer_steps = optimizer_step_progress(trainer)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        super().on_train_end(trainer, pl_module)
+        self._optimizer_steps = None  # the trainer's: the callback outlives it
+
+    def on_train_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        every, steps = train_step_interval(self), self._optimizer_steps
+        manual = not pl_module.automatic_optimization
+        if manual and steps is not None and (every < 1 or steps.total.completed % every):
+            return  # what Lightning's own first check decides under manual optimization
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.every_n_epochs or self.save_last:
+            super().on_train_epoch_end(trainer, pl_module)
