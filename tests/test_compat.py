@@ -22,6 +22,7 @@ from ganarena.compat import (
     LAUNCH_VARIABLES,
     NVML_CHECK_VARIABLE,
     ChildCommandLauncher,
+    LeanBatchLoop,
     counted_step,
     inception_features_and_logits,
     optimizer_step_progress,
@@ -225,6 +226,26 @@ def test_the_lean_loop_replaces_the_two_per_batch_methods_of_lightnings_epoch_lo
     for name in ("on_batch_start", "on_batch_end", "update_train_step_metrics"):
         assert callable(getattr(connector, name)), name
     assert hasattr(trainer.fit_loop, "_data_fetcher")
+
+
+def test_the_lean_loops_batch_start_leaves_the_logger_state_lightnings_does(monkeypatch):
+    trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
+    results = trainer.fit_loop.epoch_loop._results
+    monkeypatch.setattr(pl.Trainer, "_results", property(lambda _: results))
+    connector, batch = trainer._logger_connector, (torch.ones(2), torch.zeros(2))
+    states = []
+    for on_batch_start in (
+        connector.on_batch_start,
+        lambda batch: LeanBatchLoop._on_batch_start(connector, results, batch),
+    ):
+        connector._first_loop_iter, results.batch_size = None, 5
+        seen = []
+        for _ in range(3):  # None, then True on the first batch, then False
+            on_batch_start(batch)
+            seen.append(connector._first_loop_iter)
+        states.append((seen, results.batch, results.batch_size, results.dataloader_idx))
+    assert states[0] == states[1]
+    assert states[0][0] == [True, False, False]
 
 
 @pytest.mark.parametrize(

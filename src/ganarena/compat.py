@@ -68,6 +68,8 @@ from lightning.pytorch.plugins.precision import Precision
 from lightning.pytorch.profilers import PassThroughProfiler
 from lightning.pytorch.strategies import DDPStrategy, Strategy
 from lightning.pytorch.strategies.launchers import subprocess_script
+from lightning.pytorch.trainer.connectors.logger_connector import _LoggerConnector
+from lightning.pytorch.trainer.connectors.logger_connector.result import _ResultCollection
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch import Tensor, nn
 
@@ -309,7 +311,9 @@ class LeanBatchLoop:
         loop, trainer, module = self.loop, self.trainer, self.module
         if loop.restarting:
             return self.lightning_advance(data_fetcher)
-        loop.val_loop.restarting = False
+        validation = loop.val_loop
+        if validation.restarting:  # the setter walks every attribute of it for child loops
+            validation.restarting = False
         if self.distributed:
             loop._broadcast_sigterm_tensor()
         batch, _, _ = next(data_fetcher)
@@ -321,7 +325,8 @@ class LeanBatchLoop:
             batch = module._on_before_batch_transfer(batch, dataloader_idx=0)
             batch = trainer.strategy.batch_to_device(batch, dataloader_idx=0)
         progress.increment_ready()
-        trainer._logger_connector.on_batch_start(batch)
+        results = loop._results
+        self._on_batch_start(trainer._logger_connector, results, batch)
         in_hook(module, "on_train_batch_start")
         for hook in self.batch_start_hooks:
             hook(trainer, module, batch, batch_idx)
@@ -336,7 +341,6 @@ class LeanBatchLoop:
         in_hook(module, None)
         # Lightning's logger connector after a batch; with nothing logged through `self.log`
         # (gan-arena writes its rows itself), there is only the batch to forget.
-        results = loop._results
         if results:
             trainer._logger_connector.on_batch_end()
         else:
@@ -344,6 +348,18 @@ class LeanBatchLoop:
         progress.increment_completed()
         if results:
             trainer._logger_connector.update_train_step_metrics()
+
+    @staticmethod
+    def _on_batch_start(connector: _LoggerConnector, results: _ResultCollection, batch) -> None:
+        """`_LoggerConnector.on_batch_start`, given the epoch loop's results: Lightning's looks
+        them up through the trainer's active loop and its state, a dozen calls."""
+        if connector._first_loop_iter is None:
+            connector._first_loop_iter = True
+        elif connector._first_loop_iter is True:
+            connector._first_loop_iter = False
+        results.batch = batch
+        results.batch_size = None
+        results.dataloader_idx = None
 
     def _training_step(self, batch: object, batch_idx: int) -> dict:
         """`_ManualOptimization.run` with the strategy's training step, when that only calls the
