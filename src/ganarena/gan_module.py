@@ -482,6 +482,7 @@ class GANModule(pl.LightningModule):
             self._lean_loop = None
         # What was bound to this fit's trainer: the module outlives it (and gets pickled).
         self._direct_update = self._optimizer_steps = self._optimizer_steps_of = None
+        self._step_parts = None  # it holds the trainer's optimizers
 
     def _write_row(self) -> None:
         if not self.logger_rows.pending:  # most steps: nothing to write
