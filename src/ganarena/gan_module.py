@@ -570,10 +570,14 @@ class GANModule(pl.LightningModule):
         return torch.compile(network, backend=backend)
 
     @staticmethod
-    def _latents(parts: StepParts, noise: Tensor, labels: Tensor | None) -> Latents:
-        """`noise` and the eager G with `labels` bound, for zCR's perturbed latents; frozen
-        while it runs, so that terms of D's loss built on it give G no gradient."""
+    def _latents(
+        parts: StepParts, noise: Tensor, labels: Tensor | None, freeze: bool = False
+    ) -> Latents:
+        """`noise` and the eager G with `labels` bound, for zCR's perturbed latents. With
+        `freeze` (D's step) G is frozen while it runs, so that D's terms give G no gradient."""
         generator, parameters = parts.eager_generator, parts.generator_parameters
+        if not freeze:
+            return Latents(noise, lambda z: generator(z, labels))
 
         def generate(z: Tensor) -> Tensor:
             with frozen(generator, parameters):
@@ -582,7 +586,9 @@ class GANModule(pl.LightningModule):
         return Latents(noise, generate)
 
     @staticmethod
-    def _score_and_classify(parts: StepParts, x: Tensor, labels: Tensor | None) -> Tensor:
+    def _score_and_classify(
+        parts: StepParts, x: Tensor, labels: Tensor | None
+    ) -> tuple[Tensor, Tensor]:
         """AC-GAN's D: scores and class logits of the augmented `x`, through the eager D."""
         x = x if parts.augment is None else parts.augment(x)
         return parts.eager_discriminator.score_and_classify(x, labels)
@@ -608,7 +614,7 @@ class GANModule(pl.LightningModule):
         if parts.penalized:
             critic = critic_of(parts.eager_discriminator, parts.augment, labels)
             scores = (real_scores, fake_scores)
-            latents = self._latents(parts, noise, labels)
+            latents = self._latents(parts, noise, labels, freeze=True)
             penalty = loss_fn.penalty(critic, real, fake, scores, latents)
             total = loss if penalty is None else loss + penalty
             penalty = None if penalty is None else penalty.detach()
@@ -650,7 +656,7 @@ class GANModule(pl.LightningModule):
                 classification_loss = parts.conditioning.classification_loss
                 total = loss + classification_loss(fake_logits, fake_labels)
             if parts.penalizes_generator:
-                latents = Latents(noise, self._bound_generator(parts, fake_labels))
+                latents = self._latents(parts, noise, fake_labels)
                 penalty = loss_fn.generator_penalty(fake, latents)
                 if penalty is not None:
                     total = total + penalty
@@ -669,12 +675,6 @@ class GANModule(pl.LightningModule):
             optimizer.zero_grad(set_to_none=True)
             self.manual_backward(total)
             optimizer.step()
-
-    @staticmethod
-    def _bound_generator(parts: StepParts, labels: Tensor | None) -> Callable[[Tensor], Tensor]:
-        """The eager G with `labels` bound, for zCR's perturbed latents."""
-        generator = parts.eager_generator
-        return lambda z: generator(z, labels)
 
     def _log_losses(self, loss_d: Tensor, loss_g: Tensor, penalty: Tensor | None) -> None:
         """Log on logging steps only: `self.log` costs about a millisecond per call in

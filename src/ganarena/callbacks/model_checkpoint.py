@@ -21,11 +21,13 @@ class GANModelCheckpoint(ModelCheckpoint):
     directly (`trainer.global_step` is five properties deep).
     """
 
+    #: Lightning's optimizer-step count during a fit under manual optimization, else None.
     _optimizer_steps = None
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_train_start(trainer, pl_module)
-        self._optimizer_steps = optimizer_step_progress(trainer)
+        if not pl_module.automatic_optimization:
+            self._optimizer_steps = optimizer_step_progress(trainer)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_train_end(trainer, pl_module)
@@ -40,8 +42,7 @@ class GANModelCheckpoint(ModelCheckpoint):
         batch_idx: int,
     ) -> None:
         every, steps = train_step_interval(self), self._optimizer_steps
-        manual = not pl_module.automatic_optimization
-        if manual and steps is not None and (every < 1 or steps.total.completed % every):
+        if steps is not None and (every < 1 or steps.total.completed % every):
             return  # what Lightning's own first check decides under manual optimization
         super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
 
