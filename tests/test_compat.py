@@ -228,6 +228,33 @@ def test_the_lean_loop_replaces_the_two_per_batch_methods_of_lightnings_epoch_lo
     assert hasattr(trainer.fit_loop, "_data_fetcher")
 
 
+def test_the_lean_loops_run_asks_done_whenever_lightnings_could_be_done() -> None:
+    """The lean `run` is Lightning's, with `done` asked only when the step limit, the
+    epoch's last batch, a restart or a stop could make it true: what `done` reads."""
+    run = inspect.getsource(_TrainingEpochLoop.run)
+    for line in (
+        "self.reset()",
+        "self.on_run_start(data_fetcher)",
+        "while not self.done:",
+        "self.advance(data_fetcher)",
+        "self.on_advance_end(data_fetcher)",
+        "except StopIteration:",
+        "self.on_iteration_done()",
+    ):
+        assert line in run, line
+    done = inspect.getsource(_TrainingEpochLoop.done.fget)
+    assert "self._is_training_done and self._is_validation_done" in done
+    assert "self.trainer.should_stop" in done
+    assert "not self.restarting" in inspect.getsource(_TrainingEpochLoop._is_validation_done.fget)
+    training_done = inspect.getsource(_TrainingEpochLoop._is_training_done.fget)
+    assert "_is_max_limit_reached(self.global_step, self.max_steps)" in training_done
+    ready = inspect.getsource(_TrainingEpochLoop._num_ready_batches_reached)
+    assert "self.batch_progress.current.ready == self.trainer.num_training_batches" in ready
+    assert "self.batch_progress.is_last_batch" in ready
+    global_step = inspect.getsource(_TrainingEpochLoop.global_step.fget)
+    assert "self.manual_optimization.optim_step_progress.total.completed" in global_step
+
+
 def test_the_lean_loops_batch_start_leaves_the_logger_state_lightnings_does(monkeypatch):
     trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
     results = trainer.fit_loop.epoch_loop._results

@@ -67,8 +67,8 @@ def train(tmp_path, *callbacks, module_class=GANModule, monkeypatch=None, **opti
     module = module_class(
         DCGANGenerator(shape), DCGANDiscriminator(shape), NonSaturating(), adam, adam
     )
+    options = {"max_steps": 2 * STEPS, **options}
     trainer = pl.Trainer(
-        max_steps=2 * STEPS,
         log_every_n_steps=7,
         logger=CSVLogger(tmp_path, name="csv"),
         enable_checkpointing=False,
@@ -108,7 +108,35 @@ def test_the_trainer_gets_its_own_epoch_loop_back_after_fit(tmp_path) -> None:
     module = train(tmp_path)
     assert module.lightning_batches_because is None
     loop = module.trainer.fit_loop.epoch_loop
-    assert "advance" not in vars(loop) and "on_advance_end" not in vars(loop)
+    assert not {"run", "advance", "on_advance_end"} & set(vars(loop))
+
+
+class StopAt(pl.Callback):
+    """Asks the trainer to stop after training step `step` (as EarlyStopping does)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer, pl_module, *args) -> None:
+        if pl_module.training_steps == self.step:
+            trainer.should_stop = True
+
+
+@pytest.mark.parametrize(
+    ("options", "stop_at", "last"),
+    [({}, 11, 11), ({"max_steps": -1, "max_epochs": 1}, 0, 28)],
+)
+def test_the_lean_loop_stops_where_lightnings_does(
+    tmp_path, monkeypatch, options, stop_at, last
+) -> None:
+    """A stop asked for mid-epoch, and the last epoch's end with no step limit."""
+    runs = []
+    for name, patch in (("lean", None), ("lightning", monkeypatch)):
+        recorder = HookRecorder()
+        train(tmp_path / name, recorder, StopAt(stop_at), monkeypatch=patch, **options)
+        runs.append(recorder.calls)
+    assert runs[0] == runs[1]
+    assert runs[0][-1][2] == last
 
 
 def test_a_batch_transfer_hook_is_called_on_every_batch(tmp_path) -> None:

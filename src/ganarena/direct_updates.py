@@ -9,11 +9,14 @@ no gradient scaler) and no profiler runs, `GANModule` calls `loss.backward()` an
 optimizer itself, averages the gradients as `gan_ddp` would, and counts the step as
 `LightningOptimizer.step` does: the same update.
 
-Logging steps always go through Lightning's path, so a callback that needs the hooks only on
-those (`update_hooks_on_logging_steps_only = True`, as `TrainingDiagnostics`) keeps them.
+A callback that needs those hooks only on logging steps (`update_hooks_on_logging_steps_only =
+True`, as `TrainingDiagnostics`) gets them there from the direct update itself, in Lightning's
+order and with the same arguments, without the dispatch over every callback.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import lightning.pytorch as pl
 from lightning.pytorch.core.optimizer import LightningOptimizer
@@ -22,7 +25,7 @@ from lightning.pytorch.profilers import PassThroughProfiler
 from lightning.pytorch.strategies import SingleDeviceStrategy
 from torch import Tensor
 
-from ganarena.compat import counted_step, optimizer_step_progress, overrides
+from ganarena.compat import counted_step, in_hook, optimizer_step_progress, overrides
 from ganarena.distributed import GANDDPStrategy
 
 #: What Lightning calls around each manual backward and optimizer step.
@@ -62,21 +65,50 @@ def why_lightning_updates(trainer: pl.Trainer, module: pl.LightningModule) -> st
 
 class DirectUpdate:
     """Zeroed gradients, backward and step, as `optimizer.zero_grad(set_to_none=True)`,
-    `manual_backward(loss)` and `optimizer.step()` do with no hooks;
-    what it needs of the trainer is looked up once per fit, not on every update."""
+    `manual_backward(loss)` and `optimizer.step()` do; with `hooks`, calling the update
+    hooks of the callbacks that implement them (those that listen on logging steps only).
+    What it needs of the trainer is looked up once per fit, not on every update."""
 
-    def __init__(self, trainer: pl.Trainer) -> None:
+    def __init__(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self.trainer, self.module = trainer, module
         self.progress = optimizer_step_progress(trainer)
         strategy = trainer.strategy
         #: Averages the gradients over the ranks as `gan_ddp` would; None on one device.
         self.reduce_gradients = (
             strategy.reduce_gradients if isinstance(strategy, GANDDPStrategy) else None
         )
+        #: Each update hook's implementations among the callbacks, in the trainer's order.
+        self.listeners: dict[str, list[Callable[..., object]]] = {
+            name: [
+                getattr(callback, name)
+                for callback in trainer.callbacks
+                if overrides(callback, pl.Callback, name)
+            ]
+            for name in UPDATE_HOOKS
+        }
 
-    def __call__(self, optimizer: LightningOptimizer, loss: Tensor) -> None:
+    def __call__(self, optimizer: LightningOptimizer, loss: Tensor, hooks: bool = False) -> None:
         raw = optimizer.optimizer  # the torch optimizer: its own attributes, no forwarding
         raw.zero_grad(set_to_none=True)
+        if hooks:
+            self._call("on_before_backward", loss)
         loss.backward()
+        if hooks:
+            self._call("on_after_backward")
         if self.reduce_gradients is not None:
             self.reduce_gradients(raw)
+        if hooks:
+            self._call("on_before_optimizer_step", raw)
         counted_step(self.progress, raw.step)
+
+    def _call(self, name: str, *args: object) -> None:
+        """The callbacks' `name` hooks, the module told which hook runs, as Lightning does."""
+        listeners = self.listeners[name]
+        if not listeners:
+            return
+        module = self.module
+        running = module._current_fx_name
+        in_hook(module, name)
+        for hook in listeners:
+            hook(self.trainer, module, *args)
+        in_hook(module, running)

@@ -17,6 +17,7 @@ Vocabulary, used alike in code, configs, logs and docs:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -139,6 +140,11 @@ class StepState:
     #: Whether the fit stops after this step, and the batch it was asked for (`stops_after`).
     stops: bool = False
     batch_idx: int = -1
+    #: The training step that reaches `trainer.max_steps`, and the index of this epoch's last
+    #: batch when it is the last epoch (inf: none), worked out at each epoch's first step
+    #: (None: not yet in this fit).
+    last_step: float | None = None
+    last_batch: float = math.inf
 
 
 @dataclass(slots=True)
@@ -324,13 +330,19 @@ class GANModule(pl.LightningModule):
         return self._stops_after(step, batch_idx)
 
     def _stops_after(self, step: int, batch_idx: int) -> bool:
+        state = self.step_state
+        if state.last_step is None or batch_idx <= state.batch_idx:
+            self._set_stop_limits(state)  # a new fit or epoch: its limits, once
+        return step >= state.last_step or batch_idx >= state.last_batch
+
+    def _set_stop_limits(self, state: StepState) -> None:
         trainer = self.trainer
-        max_steps = trainer.max_steps
-        if max_steps is not None and 0 < max_steps <= step * (self.loss.n_critic + 1):
-            return True
+        max_steps, updates = trainer.max_steps, self.loss.n_critic + 1
+        has_max = max_steps is not None and max_steps > 0
+        state.last_step = -(-max_steps // updates) if has_max else math.inf  # ceiling
         max_epochs = trainer.max_epochs
         last_epoch = max_epochs is not None and 0 <= max_epochs <= trainer.current_epoch + 1
-        return last_epoch and batch_idx + 1 >= trainer.num_training_batches
+        state.last_batch = trainer.num_training_batches - 1 if last_epoch else math.inf
 
     def sample_noise(self, num_samples: int) -> Tensor:
         return torch.randn(num_samples, self.latent_dim, device=self.device)
@@ -404,6 +416,7 @@ class GANModule(pl.LightningModule):
         is known now (the data is set up), for the learning-rate schedule; and the callbacks,
         for whether updates can skip Lightning's hooks and batches its epoch loop."""
         forget_rows_after(self.trainer.loggers, self.training_steps)
+        self.step_state.last_step = None  # this fit's limits
         self._step_parts = None  # bound afresh: the networks may have been replaced
         self._optimizer_steps = optimizer_step_progress(self.trainer)
         self._optimizer_steps_of = self.trainer
@@ -411,7 +424,7 @@ class GANModule(pl.LightningModule):
         self.lightning_updates_because = why_lightning_updates(self.trainer, self)
         self._direct_update = None
         if self.lightning_updates_because is None:
-            self._direct_update = DirectUpdate(self.trainer)
+            self._direct_update = DirectUpdate(self.trainer, self)
         else:
             rank_zero_info(
                 f"every update goes through Lightning's hooks: {self.lightning_updates_because}"
@@ -667,10 +680,11 @@ class GANModule(pl.LightningModule):
         return fake_scores.detach(), loss.detach()
 
     def _update(self, optimizer: LightningOptimizer, total: Tensor) -> None:
-        """Backward and step: directly where no hook listens (`ganarena.direct_updates`),
-        and on logging steps through Lightning, whose hooks then run."""
-        if self._direct_update is not None and not self.step_state.logs:
-            self._direct_update(optimizer, total)
+        """Backward and step: directly where no hook listens on every step
+        (`ganarena.direct_updates`), calling the hooks of those that listen on logging steps
+        there; else through Lightning."""
+        if self._direct_update is not None:
+            self._direct_update(optimizer, total, self.step_state.logs)
         else:
             optimizer.zero_grad(set_to_none=True)
             self.manual_backward(total)
