@@ -178,3 +178,32 @@ def test_the_step_count_read_during_fit_is_the_trainers(tmp_path):
     assert checker.pairs == [(step, 2 * step) for step in range(1, STEPS + 1)]
     assert module._optimizer_steps is None  # nothing of the finished fit's trainer is kept
     assert module.training_steps == module.trainer.global_step // 2 == STEPS
+
+
+class PeriodicRecorder(pl.Callback):
+    """Acts at batch ends every `interval` training steps: records the steps it is called on."""
+
+    def __init__(self, interval: int) -> None:
+        self.interval = interval
+        self.steps: list[int] = []
+
+    def batch_end_interval(self, trainer, pl_module) -> int:
+        return self.interval
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.steps.append(pl_module.training_steps)
+
+
+@pytest.mark.parametrize(
+    ("interval", "called_at"),
+    [(7, [7, 14, 21, 28, 30]), (0, [30]), (1, list(range(1, STEPS + 1)))],
+)
+def test_a_batch_end_hook_with_an_interval_is_called_on_those_steps_and_the_last(
+    tmp_path, monkeypatch, interval, called_at
+) -> None:
+    lean = PeriodicRecorder(interval)
+    train(tmp_path / "lean", lean)
+    assert lean.steps == called_at
+    lightning = PeriodicRecorder(interval)
+    train(tmp_path / "lightning", lightning, monkeypatch=monkeypatch)
+    assert lightning.steps == list(range(1, STEPS + 1))  # Lightning's loop: every batch

@@ -16,8 +16,10 @@ from ganarena.errors import GanArenaError
 
 
 class CountingBar(GANProgressBar):
-    def __init__(self, refresh_rate: int, max_redraws_per_second: float = 1e9) -> None:
-        super().__init__(refresh_rate=refresh_rate, max_redraws_per_second=max_redraws_per_second)
+    def __init__(self, refresh_rate: int, max_redraws_per_second: float = 1e9, **options) -> None:
+        super().__init__(
+            refresh_rate=refresh_rate, max_redraws_per_second=max_redraws_per_second, **options
+        )
         self.metric_updates: list[int] = []
 
     def _update_metrics(self, trainer, pl_module) -> None:
@@ -47,11 +49,11 @@ def fit(bar: GANProgressBar, folder, batches: int = 25) -> pl.Trainer:
     return trainer
 
 
-def test_the_bar_updates_every_refresh_rate_batches_and_on_the_last(tmp_path) -> None:
+def test_the_bar_updates_every_refresh_rate_batches_and_at_the_end(tmp_path) -> None:
     bar = CountingBar(refresh_rate=10)
     trainer = fit(bar, tmp_path)
-    # batches 10, 20 and 25 (counted before they complete), then the end of the epoch
-    assert bar.metric_updates == [9, 19, 24, 25]
+    # batches 10 and 20 (counted before they complete), the epoch's end, the end of fit
+    assert bar.metric_updates == [9, 19, 25, 25]
     assert bar.progress.tasks[bar.train_progress_bar_id].completed == 25
     assert bar.get_metrics(trainer, trainer.lightning_module)["train/loss_d"] == 0.5
 
@@ -59,7 +61,7 @@ def test_the_bar_updates_every_refresh_rate_batches_and_on_the_last(tmp_path) ->
 def test_the_bar_draws_no_more_often_than_asked(tmp_path, monkeypatch) -> None:
     """A clock that moves 1/8 s a batch, at most two drawings a second: the epoch's start
     draws (t=0), then every fourth batch may, and of those the bar updates on every
-    refresh_rate=2nd; the last batch updates but may not draw, nor may the epoch's end."""
+    refresh_rate=2nd; the last batch and the epoch's end may not."""
     batches, drawn = [0], []
 
     class Slow(Tiny):
@@ -83,8 +85,10 @@ def test_the_bar_draws_no_more_often_than_asked(tmp_path, monkeypatch) -> None:
     )  # fmt: skip
     trainer.fit(Slow(), torch.utils.data.DataLoader(torch.ones(25, 1)))
     assert drawn == [0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
-    # counted before they complete: batches 4, 8, ..., 24, the last, then the epoch's end
-    assert bar.metric_updates == [3, 7, 11, 15, 19, 23, 24, 25]
+    # counted before they complete: batches 4, 8, ..., 24; not the epoch's end (t=3.125),
+    # but the end of fit, for the drawing when the bar stops
+    assert bar.metric_updates == [3, 7, 11, 15, 19, 23, 25]
+    assert bar.progress.tasks[bar.train_progress_bar_id].completed == 25
 
 
 def test_a_redraw_rate_that_is_not_positive_names_the_setting() -> None:
@@ -150,3 +154,9 @@ def test_the_bars_values_are_lightnings_and_the_modules(tmp_path, monkeypatch) -
     assert lightnings == {"v_num": 0, "shown": 2.0}
     assert bar.get_metrics(trainer, module) == {**lightnings, "train/loss_d": 0.5}
     assert type(bar.get_metrics(trainer, module)["shown"]) is float
+
+
+def test_a_bar_left_on_screen_each_epoch_ends_each_at_its_last_batch(tmp_path) -> None:
+    bar = CountingBar(refresh_rate=10, max_redraws_per_second=1e-9, leave=True)  # draws once
+    fit(bar, tmp_path, batches=25)
+    assert bar.metric_updates == [24, 25, 25]  # the last batch, the epoch's end, fit's end

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
 from hydra.errors import ConfigCompositionException
 from PIL import Image
 
+from ganarena.callbacks import NonFiniteLossGuard
 from ganarena.errors import GanArenaError
 from ganarena.gan_module import GANModule
+from ganarena.run_record import TrainingDiverged
 from ganarena.training import train
 
 from .helpers import FAST, PRESETS, read_metrics
@@ -191,3 +195,28 @@ def test_a_frozen_network_gets_no_gradients_and_keeps_its_own_frozen_parameters(
     assert all(p.grad is not None for p in generator.parameters())
     assert all(p.grad is None for p in discriminator.parameters())
     assert [p.requires_grad for p in discriminator.parameters()] == [True, False, True, True]
+
+
+@pytest.mark.parametrize(
+    ("loss_d", "loss_g", "penalty", "bad"),
+    [
+        (0.5, 0.7, None, None),
+        (0.5, float("nan"), None, "train/loss_g is nan"),
+        (0.5, 0.7, float("-inf"), "train/penalty_d is -inf"),
+        (float("inf"), float("-inf"), None, "train/loss_d is inf"),  # a sum would be nan
+        (3e38, 3e38, None, None),  # finite, though their float32 sum is not
+    ],
+)
+def test_the_guard_names_the_first_loss_that_is_not_a_number(loss_d, loss_g, penalty, bad):
+    def tensor(value):
+        return None if value is None else torch.tensor(value, dtype=torch.float32)
+
+    record = SimpleNamespace(
+        discriminator_loss=tensor(loss_d), generator_loss=tensor(loss_g), penalty=tensor(penalty)
+    )
+    module = SimpleNamespace(training_steps=7, last_training_step=record)
+    if bad is None:
+        NonFiniteLossGuard().check(module)
+    else:
+        with pytest.raises(TrainingDiverged, match=f"^{bad} at training step 7: lower"):
+            NonFiniteLossGuard().check(module)

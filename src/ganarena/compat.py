@@ -238,6 +238,15 @@ def in_hook(module: pl.LightningModule, name: str | None) -> None:
     object.__setattr__(module, "_current_fx_name", name)
 
 
+def batch_end_interval(
+    callback: pl.Callback, trainer: pl.Trainer, module: pl.LightningModule
+) -> int:
+    """Training steps between the batch ends a callback acts on, besides the fit's last: its
+    `batch_end_interval(trainer, pl_module)` where it has one (0: only the last), else 1."""
+    interval = getattr(callback, "batch_end_interval", None)
+    return 1 if interval is None else max(int(interval(trainer, module)), 0)
+
+
 def _batch_on(batch: object, device: torch.device) -> bool:
     """Whether `batch` is a tuple or list of tensors already on `device`."""
     if not isinstance(batch, tuple | list):
@@ -258,6 +267,12 @@ class LeanBatchLoop:
     callbacks override, and hands a restarting batch back to Lightning's own code. A batch
     that is not on the device yet, or a hook that transfers it, goes through Lightning's
     transfer as before.
+
+    A callback that acts at batch ends only every n training steps (and on the fit's last
+    step) says so with `batch_end_interval(trainer, pl_module) -> n`, asked once per fit
+    (0: the last step only; 1: every batch): this loop then calls its `on_train_batch_end`
+    on those steps alone. Under Lightning's loop it is called on every batch and checks for
+    itself, so its hook must not rely on being skipped.
     """
 
     def __init__(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
@@ -265,7 +280,13 @@ class LeanBatchLoop:
         self.trainer, self.module, self.loop = trainer, module, loop
         self.lightning_advance = type(loop).advance.__get__(loop)
         self.batch_start_hooks = self._callback_hooks("on_train_batch_start")
-        self.batch_end_hooks = self._callback_hooks("on_train_batch_end")
+        #: Each batch-end hook with the callback's `batch_end_interval` (1 where it has none).
+        self.batch_end_hooks = [
+            (callback.on_train_batch_end, batch_end_interval(callback, trainer, module))
+            for callback in trainer.callbacks
+            if overrides(callback, pl.Callback, "on_train_batch_end")
+        ]
+        self.periodic_batch_ends = any(interval != 1 for _, interval in self.batch_end_hooks)
         self.module_batch_end = overrides(module, pl.LightningModule, "on_train_batch_end")
         hooked = [(module, pl.LightningModule)]
         if trainer.datamodule is not None:
@@ -365,8 +386,13 @@ class LeanBatchLoop:
         output = self._training_step(batch, batch_idx)
         progress.increment_processed()
         in_hook(module, "on_train_batch_end")
-        for hook in self.batch_end_hooks:
-            hook(trainer, module, output, batch, batch_idx)
+        step, last = 0, True
+        if self.periodic_batch_ends:
+            step = module.current_training_step
+            last = module.stops_after(step, batch_idx)
+        for hook, interval in self.batch_end_hooks:
+            if interval == 1 or last or (interval and step % interval == 0):
+                hook(trainer, module, output, batch, batch_idx)
         if self.module_batch_end:
             module.on_train_batch_end(output, batch, batch_idx)
         in_hook(module, None)

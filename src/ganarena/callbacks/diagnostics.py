@@ -82,6 +82,10 @@ class TrainingDiagnostics(pl.Callback):
                 f"trainer.log_every_n_steps={log_every}: set it to a multiple, or null"
             )
 
+    def batch_end_interval(self, trainer: pl.Trainer, pl_module: GANModule) -> int:
+        """Its batch ends, logging steps (for the lean loop: `ganarena.compat.LeanBatchLoop`)."""
+        return self.every_n_steps or trainer.log_every_n_steps
+
     def _due(self, pl_module: GANModule) -> bool:
         every = self.every_n_steps
         return pl_module.logs_this_step and (

@@ -86,6 +86,10 @@ class ScheduledMeasurement(pl.Callback):
                 logger.log_hyperparams(settings)
             define_summaries(trainer.loggers, self.summaries)
 
+    def batch_end_interval(self, trainer: pl.Trainer, pl_module: GANModule) -> int:
+        """Its batch ends (for the lean loop: `ganarena.compat.LeanBatchLoop`)."""
+        return self.every_n_steps if self.enabled else 0
+
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: GANModule, outputs, batch, batch_idx: int
     ) -> None:

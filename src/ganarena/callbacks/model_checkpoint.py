@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import lightning.pytorch as pl
@@ -32,6 +33,17 @@ class GANModelCheckpoint(ModelCheckpoint):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_train_end(trainer, pl_module)
         self._optimizer_steps = None  # the trainer's: the callback outlives it
+
+    def batch_end_interval(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> int:
+        """Its batch ends under manual optimization: where the optimizer-step count (n_critic
+        + 1 a training step) is a multiple of `every_n_train_steps`, i.e. every
+        every / gcd(every, n_critic + 1) training steps (for the lean loop:
+        `ganarena.compat.LeanBatchLoop`)."""
+        loss = getattr(pl_module, "loss", None)
+        if self._optimizer_steps is None or loss is None:
+            return 1
+        every = train_step_interval(self)
+        return every // math.gcd(every, loss.n_critic + 1) if every > 0 else 0
 
     def on_train_batch_end(
         self,

@@ -26,7 +26,9 @@ class GANProgressBar(RichProgressBar):
     holds the interpreter about 0.6 ms on a CPU (in the bar's refresh thread, but under the
     GIL), and Lightning asks for one at every batch it updates and twice an epoch, which on
     small data (28 steps of 6 ms an epoch on the digits) cost 0.8% of the run. It updates
-    every `refresh_rate` batches, when it may draw, and on each epoch's last batch."""
+    every `refresh_rate` batches and at an epoch's end when it may draw, on each epoch's last
+    batch when it `leave`s each epoch's bar on screen, and at the end of training, before
+    its last drawing."""
 
     #: Batches between updates, and the epoch's batches, read at each epoch's start.
     _redraw_every: int = 1
@@ -34,8 +36,11 @@ class GANProgressBar(RichProgressBar):
     _next_redraw: float = 0.0  # time.monotonic() after which the bar may draw again
     _standard_metrics: dict[str, Any] | None = None
 
-    def __init__(self, *args: Any, max_redraws_per_second: float = 2.0, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, *args: Any, max_redraws_per_second: float = 2.0, leave: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, leave=leave, **kwargs)
+        self.leaves_epochs = leave
         name = "callbacks.rich_progress_bar.max_redraws_per_second"
         self.redraw_interval = 1 / require_positive(name, max_redraws_per_second, 2)
 
@@ -73,14 +78,28 @@ class GANProgressBar(RichProgressBar):
         batch: Any,
         batch_idx: int,
     ) -> None:
-        """Update every `refresh_rate` batches when the bar may draw, and on an epoch's last
-        batch: Lightning's bar updates its task and gathers its metrics on every batch."""
+        """Update every `refresh_rate` batches when the bar may draw (and on an epoch's last
+        batch when its bar stays): Lightning's updates its task and gathers its metrics on
+        every batch."""
         done = batch_idx + 1
-        if done != self._epoch_batches and (
-            done % self._redraw_every or time.monotonic() < self._next_redraw
-        ):
+        last_kept = self.leaves_epochs and done == self._epoch_batches
+        if not last_kept and (done % self._redraw_every or time.monotonic() < self._next_redraw):
             return
         super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Lightning's (the epoch's values, and a drawing) when the bar may draw now, or when
+        the epoch's bar stays on screen."""
+        if self.leaves_epochs or time.monotonic() >= self._next_redraw:
+            super().on_train_epoch_end(trainer, pl_module)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Bring the task and the values up to date for the bar's last drawing, when it stops:
+        the updates since its last drawing were skipped."""
+        if self.progress is not None and self.train_progress_bar_id is not None:
+            done = trainer.fit_loop.epoch_loop.batch_progress.current.completed
+            self.progress.update(self.train_progress_bar_id, completed=done)
+            super().on_train_epoch_end(trainer, pl_module)  # the values, and a drawing
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Reset the bar's task for the new epoch and leave the drawing to `refresh`:
