@@ -13,10 +13,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import torch
 from lightning.pytorch.loggers import Logger
 from torch import Tensor
 
 Value = Tensor | float | int
+
+
+def as_floats(values: Mapping[str, Value]) -> dict[str, float]:
+    """The values as numbers, in their order, the tensors (one number each) read off their
+    device together: one read per device and dtype, where a `float` each would wait for
+    the device once per value."""
+    groups: dict[tuple[torch.device, torch.dtype], list[str]] = {}
+    for key, value in values.items():
+        if isinstance(value, Tensor):
+            groups.setdefault((value.device, value.dtype), []).append(key)
+    read: dict[str, float] = {}
+    for keys in groups.values():
+        stacked = torch.stack([values[key].detach().reshape(()) for key in keys])
+        read.update(zip(keys, map(float, stacked.tolist()), strict=True))
+    return {key: read[key] if key in read else float(value) for key, value in values.items()}
 
 
 class LoggerRows:
@@ -38,7 +54,7 @@ class LoggerRows:
         """
         if not self.pending:
             return
-        row = {key: float(value) for key, value in self.pending.items()} if rank_zero else {}
+        row = as_floats(self.pending) if rank_zero else {}
         self.pending = {}
         for logger in loggers if rank_zero else ():
             logger.log_metrics(row, step=step)
