@@ -1,5 +1,6 @@
-"""The module knows which training step ends the fit (`GANModule.stops_after`), from the
-trainer's limits: it logs that step and the callbacks save and check it."""
+"""The module knows which training step ends the fit (`GANModule.is_last_step`), from the
+trainer's limits (`ganarena.run_length`): it logs that step and the callbacks save and check
+it; the fit's planned length is the same number."""
 
 from __future__ import annotations
 
@@ -24,11 +25,14 @@ class StopRecorder(pl.Callback):
 
     def __init__(self) -> None:
         self.steps: list[tuple[int, int, bool, bool]] = []
+        self.module: GANModule | None = None
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.module = pl_module
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         step = pl_module.training_steps
-        stops = pl_module.stops_after(step, batch_idx)
-        self.steps.append((step, batch_idx, stops, pl_module.logs_this_step))
+        self.steps.append((step, batch_idx, pl_module.is_last_step, pl_module.logs_this_step))
 
 
 def fit(module: GANModule, n_critic: int, **limits) -> StopRecorder:
@@ -63,6 +67,8 @@ def test_only_the_last_step_stops_the_fit_and_it_logs(n_critic, limits, last) ->
     assert recorder.steps[-1][0] == last
     assert [step for step, _, stops, _ in recorder.steps if stops] == [last]
     assert [step for step, _, _, logs in recorder.steps if logs] == [last]
+    module = recorder.module
+    assert module.planned_steps == last
 
 
 def test_a_second_fit_works_out_its_own_limits() -> None:

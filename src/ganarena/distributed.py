@@ -6,15 +6,16 @@ network without gradients on purpose, and gradient penalties need a double backw
 DDP's hooks do not support. `GANDDPStrategy` reduces gradients itself, as StyleGAN3's
 training loop does (Karras et al. 2021): no wrapper; parameters are broadcast from rank 0
 once, and before each optimizer step the gradients of the parameters that optimizer owns
-are averaged across ranks in one flat all-reduce. CPU ranks on one x86-64 machine reduce
-through shared memory (`ganarena.shared_memory`) rather than gloo, whose latency on busy
-cores costs more than the step. Its child processes start from the current Hydra job's
-overrides, so that `-m` sweeps do not re-run the whole sweep in every child (Lightning #11300).
+are averaged across ranks in one flat all-reduce (gloo between CPU processes, NCCL between
+GPUs). Its child processes start from the current Hydra job's overrides, so that `-m`
+sweeps do not re-run the whole sweep in every child (Lightning #11300).
+
+`trainer.devices=4` (or `trainer.num_nodes=2`) with the default `strategy: auto` selects it
+by itself (`data_parallel_strategy`): Lightning's "auto" would pick its own DDP.
 """
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,18 +23,14 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 import torch.distributed as dist
+from lightning.pytorch.accelerators import AcceleratorRegistry
 from lightning.pytorch.strategies import StrategyRegistry
-from lightning.pytorch.utilities import rank_zero_info
-from lightning.pytorch.utilities.exceptions import SIGTERMException
+from omegaconf import DictConfig
 from torch import nn
 from torch.optim import Optimizer
 
-from ganarena.compat import ChildCommandDDPStrategy, replace_sigterm_broadcast
+from ganarena.compat import ChildCommandDDPStrategy
 from ganarena.errors import GanArenaError
-from ganarena.ranks import agree, all_reduce_in_place, use_shared_memory_all_reduce
-from ganarena.shared_memory import SharedMemoryAllReduce, new_shared_file, shared_memory_supported
-
-log = logging.getLogger(__name__)
 
 DISTRIBUTED_STRATEGY = "gan_ddp"
 
@@ -44,7 +41,7 @@ def average_gradients(parameters: Sequence[nn.Parameter]) -> None:
     if not grads:
         return
     flat = torch.cat([g.reshape(-1) for g in grads])
-    all_reduce_in_place(flat)
+    dist.all_reduce(flat)
     flat /= dist.get_world_size()
     offset = 0
     for grad in grads:
@@ -77,8 +74,6 @@ def hydra_child_command(local_rank: int) -> tuple[list[str], str]:
 class GANDDPStrategy(ChildCommandDDPStrategy):
     """DDP for manual GAN optimization: averaged gradients per optimizer, no module wrapper."""
 
-    shared_memory: SharedMemoryAllReduce | None = None
-
     def child_command(self, local_rank: int) -> tuple[list[str], str]:
         return hydra_child_command(local_rank)
 
@@ -88,48 +83,8 @@ class GANDDPStrategy(ChildCommandDDPStrategy):
         assert self.model is not None
         broadcast_module_state(self.model)
 
-    def setup(self, trainer: pl.Trainer) -> None:
-        """Reduce through shared memory where the ranks can (one machine, CPU, x86-64): every
-        reduction of `ganarena.ranks`, and Lightning's per-batch SIGTERM broadcast with them."""
-        super().setup(trainer)
-        self.shared_memory = self._open_shared_memory()
-        if self.shared_memory is not None:
-            use_shared_memory_all_reduce(self.shared_memory.all_reduce)
-            replace_sigterm_broadcast(trainer, lambda: self._stop_together_on_sigterm(trainer))
-
-    def _open_shared_memory(self) -> SharedMemoryAllReduce | None:
-        eligible = self.num_nodes == 1 and self.root_device.type == "cpu"
-        if self.world_size < 2 or not eligible or not shared_memory_supported():
-            return None
-        try:
-            made = [new_shared_file(self.world_size) if self.global_rank == 0 else None]
-        except OSError as error:  # e.g. /dev/shm full: every rank then stays on gloo
-            log.warning("no shared memory for the all-reduce (%s): gloo instead", error)
-            made = [None]
-        dist.broadcast_object_list(made, src=0)
-        path = made[0]
-        if path is None:
-            return None
-        reducer = SharedMemoryAllReduce(path, self.global_rank, self.world_size)
-        reducer.publish_pid()
-        dist.barrier()
-        if self.global_rank == 0:
-            path.unlink()  # the mappings keep the memory; a crash leaves no file behind
-        rank_zero_info(f"{self.world_size} ranks on this machine reduce through shared memory")
-        return reducer
-
-    def _stop_together_on_sigterm(self, trainer: pl.Trainer) -> None:
-        """What Lightning's broadcast does before each batch, for a SIGTERM on any rank."""
-        (stop,) = agree([trainer.received_sigterm], self.root_device)
-        if stop:
-            raise SIGTERMException()
-
     def teardown(self) -> None:
         """Leave no process group behind for the next job of a sweep."""
-        if self.shared_memory is not None:
-            use_shared_memory_all_reduce(None)
-            self.shared_memory.close()
-            self.shared_memory = None
         super().teardown()
         if dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()
@@ -159,6 +114,35 @@ def register_strategies() -> None:
         )
 
 
+def devices_per_node(accelerator: str, devices: Any) -> int:
+    """How many processes per node `trainer.devices` asks for, counted as Lightning does:
+    a number, a list or comma-separated string of device ids, or "auto" (-1: all devices)."""
+    if accelerator in ("auto", "gpu"):
+        found = [n for n in ("cuda", "mps") if AcceleratorRegistry.get(n).is_available()]
+        accelerator = found[0] if found else "cpu"
+    if isinstance(devices, str) and "," in devices:
+        return len([d for d in devices.split(",") if d.strip()])
+    if isinstance(devices, Sequence) and not isinstance(devices, str):
+        return len(devices)
+    if devices in ("auto", -1, "-1"):
+        return AcceleratorRegistry.get(accelerator).auto_device_count()
+    return int(devices)
+
+
+def data_parallel_strategy(trainer_config: DictConfig) -> DictConfig:
+    """The trainer config with `strategy: gan_ddp` where it asks for several processes and
+    leaves the strategy to Lightning ("auto"), so that `trainer.devices=4` works as typed."""
+    if trainer_config.get("strategy", "auto") != "auto":
+        return trainer_config
+    accelerator = str(trainer_config.get("accelerator", "auto"))
+    devices = devices_per_node(accelerator, trainer_config.get("devices", "auto"))
+    if devices * int(trainer_config.get("num_nodes", 1)) < 2:
+        return trainer_config
+    resolved = trainer_config.copy()
+    resolved.strategy = DISTRIBUTED_STRATEGY
+    return resolved
+
+
 def check_strategy(trainer: pl.Trainer) -> None:
     """Several processes train a GAN only under `gan_ddp`; say so before anything starts."""
     processes = trainer.num_devices * trainer.num_nodes
@@ -166,6 +150,6 @@ def check_strategy(trainer: pl.Trainer) -> None:
         raise GanArenaError(
             f"{processes} processes (trainer.devices={trainer.num_devices}, trainer.num_nodes="
             f"{trainer.num_nodes}) need the GAN data-parallel strategy, not "
-            f"{type(trainer.strategy).__name__}: use trainer=ddp (GPUs) or trainer=ddp_cpu, or "
-            f"set trainer.strategy={DISTRIBUTED_STRATEGY}"
+            f"{type(trainer.strategy).__name__}: set trainer.strategy={DISTRIBUTED_STRATEGY} (or "
+            "leave it at auto)"
         )

@@ -1,12 +1,12 @@
 """The rows gan-arena writes to its loggers: one per logging step, on the training-step axis.
 
-Lightning's `self.log` writes on its own schedule and with its own step: the batch count
-during an epoch, but `trainer.global_step` (optimizer steps, n_critic + 1 per training
-step) for values logged outside the loop. A GAN run mixes both (losses every 50 steps, FID
-every 500 and at the end of fit), so gan-arena collects what the module and its callbacks
-log during a training step and writes it to every logger itself, as one row whose step is
-the number of training steps done. `trainer.callback_metrics` still gets every value
-(`ganarena.compat.publish_callback_metrics`), for checkpoint monitors.
+Lightning's loggers get their rows on its own schedule and with its own step: the batch
+count during an epoch, but `trainer.global_step` (optimizer steps, n_critic + 1 per training
+step) for values logged outside the loop, and none at all at the end of fit. A GAN run mixes
+both (losses every 50 steps, FID every 500 and at the end of fit), so `GANModule.log` hands
+Lightning every value for monitors and the progress bar only, collects it here, and the
+module writes one row per logging step to every logger through `Logger.log_metrics`, its
+step the number of training steps done.
 """
 
 from __future__ import annotations
@@ -42,6 +42,11 @@ class LoggerRows:
         self.pending: dict[str, Value] = {}
         #: The last value written under each key (what a sweep's `optimized_metric` returns).
         self.last_written: dict[str, float] = {}
+        #: Every row written, as (training step, row): for the run's closing summary.
+        self.history: list[tuple[int, dict[str, float]]] = []
+        #: Write the pending values at the end of this training step even if it is not a
+        #: logging step: a measurement's values belong to the step it measured.
+        self.due = False
 
     def add(self, values: Mapping[str, Value]) -> None:
         self.pending.update(values)
@@ -55,8 +60,9 @@ class LoggerRows:
         if not self.pending:
             return
         row = as_floats(self.pending) if rank_zero else {}
-        self.pending = {}
+        self.pending, self.due = {}, False
         for logger in loggers if rank_zero else ():
             logger.log_metrics(row, step=step)
             logger.save()
         self.last_written.update(row)
+        self.history.append((step, row))

@@ -1,40 +1,19 @@
 """Process-group helpers that are no-ops in one process (training, callbacks and `eval.py`).
 
-Every reduction across ranks goes through `all_reduce_in_place`: through the process group,
-or, while `gan_ddp` has one open for CPU ranks on one machine, through shared memory
-(`ganarena.shared_memory`), for the float32 CPU tensors it takes.
+Every reduction across ranks is a `torch.distributed` collective of the process group that
+Lightning opened: gloo between CPU processes, NCCL between GPUs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.distributed as dist
 
-#: `(tensor, op)` -> None: `tensor` replaced in place by its "sum" or "max" over all ranks.
-AllReduce = Callable[[torch.Tensor, str], None]
-OPS = {"sum": dist.ReduceOp.SUM, "max": dist.ReduceOp.MAX}
-_shared_memory_all_reduce: AllReduce | None = None
-
 
 def distributed() -> bool:
     return dist.is_available() and dist.is_initialized()
-
-
-def use_shared_memory_all_reduce(all_reduce: AllReduce | None) -> None:
-    """Route float32 CPU reductions through `all_reduce` (None: back to the process group)."""
-    global _shared_memory_all_reduce
-    _shared_memory_all_reduce = all_reduce
-
-
-def all_reduce_in_place(tensor: torch.Tensor, op: str = "sum") -> None:
-    """`tensor` replaced by its sum or max over all ranks, the fastest way there is."""
-    shared = _shared_memory_all_reduce
-    if shared is not None and tensor.dtype == torch.float32 and tensor.device.type == "cpu":
-        shared(tensor, op)
-    else:
-        dist.all_reduce(tensor, op=OPS[op])
 
 
 def rank_and_world_size() -> tuple[int, int]:
@@ -50,7 +29,7 @@ def sum_across_ranks(tensor: torch.Tensor) -> torch.Tensor:
     """`tensor` summed over all ranks (a copy; unchanged in one process)."""
     if distributed():
         tensor = tensor.clone()
-        all_reduce_in_place(tensor)
+        dist.all_reduce(tensor)
     return tensor
 
 
@@ -65,7 +44,7 @@ def agree(flags: Sequence[bool], device: torch.device) -> list[bool]:
     if not distributed():
         return list(flags)
     values = torch.tensor([float(flag) for flag in flags], device=device)
-    all_reduce_in_place(values, "max")
+    dist.all_reduce(values, op=dist.ReduceOp.MAX)
     return [value > 0 for value in values.tolist()]
 
 
@@ -75,7 +54,7 @@ def spread_across_ranks(values: torch.Tensor) -> torch.Tensor:
     if not distributed():
         return torch.zeros_like(values)
     extremes = torch.cat([values, -values]).float()
-    all_reduce_in_place(extremes, "max")
+    dist.all_reduce(extremes, op=dist.ReduceOp.MAX)
     largest, negated_smallest = extremes.chunk(2)
     return largest + negated_smallest
 

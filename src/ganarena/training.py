@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +16,14 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate as hydra_instantiate
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import Logger
-from lightning.pytorch.utilities.exceptions import MisconfigurationException
+from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
+from ganarena.callbacks.last_checkpoint import LastCheckpoint
 from ganarena.checkpoints import check_fits, newest_complete_checkpoint, read_checkpoint
 from ganarena.compat import skip_nvml_probe_without_gpus
 from ganarena.data.base import GANDataModule
-from ganarena.distributed import check_strategy, register_strategies
+from ganarena.distributed import check_strategy, data_parallel_strategy, register_strategies
 from ganarena.errors import GanArenaError
 from ganarena.gan_module import GANModule
 from ganarena.loggers import finish_wandb_run
@@ -86,12 +89,16 @@ def build_trainer(
     loggers: list[Logger],
     budget: dict[str, int] | None = None,
 ) -> pl.Trainer:
-    """The Trainer of `config` (with `budget` overriding its length); several processes are
-    checked to run under `gan_ddp`, and a setting Lightning refuses is one line."""
+    """The Trainer of `config` (with `budget` overriding its length): several processes run
+    under `gan_ddp` unless another strategy is named, and a setting Lightning refuses is one
+    line."""
     register_strategies()
     try:
         trainer: pl.Trainer = instantiate(
-            config, callbacks=callbacks, logger=loggers or False, **(budget or {})
+            data_parallel_strategy(config),
+            callbacks=callbacks,
+            logger=loggers or False,
+            **(budget or {}),
         )
     except InstantiationException as error:
         refused = error.__cause__
@@ -155,8 +162,39 @@ def checkpoint_to_resume(cfg: DictConfig) -> Path | None:
     return found
 
 
+#: Library messages that say nothing true of a gan-arena run: Lightning's ModelCheckpoint
+#: warns about pre-optimization state under manual optimization (the checkpoint holds the
+#: state after the training step, which is what resuming needs), about fewer batches per
+#: epoch than the logging interval (the rows count training steps across epochs), Lightning
+#: calls a torch function deprecated in torch 2.10, and it advertises a logger at start-up.
+QUIET_WARNINGS = (
+    "Using ModelCheckpoint with manual optimization",
+    r"The number of training batches \(\d+\) is smaller than the logging interval",
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+)
+QUIET_INFO = ("💡 Tip:",)
+
+
+class DropMessages(logging.Filter):
+    def __init__(self, starts: tuple[str, ...]) -> None:
+        super().__init__()
+        self.starts = starts
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.starts)
+
+
+def quiet_library_messages() -> None:
+    for message in QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, DropMessages) for f in rank_zero.filters):
+        rank_zero.addFilter(DropMessages(QUIET_INFO))
+
+
 def train(cfg: DictConfig) -> float | None:
     """Fit the configured GAN; return `cfg.optimized_metric` for sweeps (None if unset)."""
+    quiet_library_messages()
     if cfg.get("seed") is not None:
         pl.seed_everything(require_int("seed", cfg.seed, 42), workers=True)
     skip_nvml_probe_without_gpus()
@@ -178,8 +216,12 @@ def train(cfg: DictConfig) -> float | None:
     output_dir = cfg.paths.output_dir
     record = RunRecord(output_dir, module.hparams, rank_zero=trainer.is_global_zero)
     error: BaseException | None = None
+    started = time.monotonic()
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    except SIGTERMException:
+        error = RunInterrupted(sigterm_message(trainer, output_dir))
+        raise error from None
     except BaseException as caught:
         error = caught
         if not isinstance(caught, RunInterrupted | SystemExit):
@@ -190,8 +232,28 @@ def train(cfg: DictConfig) -> float | None:
         kimg = steps * module.real_images_per_step / 1000
         record.end(status_of(error), steps, kimg, error)
         finish_wandb_run(failed=error is not None)
-    log.info("run finished; outputs in %s", output_dir)
+    if trainer.is_global_zero:
+        log.info(closing_summary(module, time.monotonic() - started, output_dir))
     return metric_value(trainer, module, cfg.get("optimized_metric"))
+
+
+def sigterm_message(trainer: pl.Trainer, output_dir: str) -> str:
+    """What `LastCheckpoint` saved when Lightning stopped the fit for a SIGTERM."""
+    for callback in trainer.callbacks:
+        if isinstance(callback, LastCheckpoint) and callback.stop_message:
+            return callback.stop_message
+    return f"stopped by SIGTERM; no checkpoint callback saved it: see {output_dir}"
+
+
+def closing_summary(module: GANModule, seconds: float, output_dir: str) -> str:
+    """One line at the end of a run: its length and time, FID (final and best), outputs."""
+    minutes, rest = divmod(round(seconds), 60)
+    line = f"finished {module.training_steps:,} training steps in {minutes} min {rest:02d} s"
+    fid = [(row["val/fid"], step) for step, row in module.logger_rows.history if "val/fid" in row]
+    if fid:
+        best, best_step = min(fid)
+        line += f"; FID {fid[-1][0]:.2f} at the end, best {best:.2f} at step {best_step:,}"
+    return f"{line}; outputs in {output_dir}"
 
 
 def metric_value(trainer: pl.Trainer, module: GANModule, name: str | None) -> float | None:

@@ -13,7 +13,6 @@ from ganarena.callbacks.guards import NonFiniteLossGuard
 from ganarena.callbacks.last_checkpoint import LastCheckpoint
 from ganarena.callbacks.measurement import ScheduledMeasurement
 from ganarena.callbacks.mode_coverage import ModeCoverageCallback
-from ganarena.callbacks.model_checkpoint import GANModelCheckpoint
 from ganarena.callbacks.progress_bar import GANProgressBar
 from ganarena.callbacks.samples import SampleWriter
 from ganarena.callbacks.stacked_modes import StackedModesCallback
@@ -24,7 +23,6 @@ __all__ = [
     "ClassFIDCallback",
     "ConditionalAccuracyCallback",
     "FIDCallback",
-    "GANModelCheckpoint",
     "GANProgressBar",
     "InceptionScoreCallback",
     "KIDCallback",

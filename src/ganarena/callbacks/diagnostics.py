@@ -65,10 +65,6 @@ class TrainingDiagnostics(pl.Callback):
     must be a multiple of it, since the diagnostics are computed on logging steps only.
     """
 
-    #: Its `on_before_optimizer_step` reads gradients on logging steps only: other steps'
-    #: updates may skip Lightning's hooks (`ganarena.direct_updates`).
-    update_hooks_on_logging_steps_only = True
-
     def __init__(self, every_n_steps: int | None = None, sample_weights: bool = True) -> None:
         self.every_n_steps = every_n_steps
         self.log_sample_weights = sample_weights
@@ -81,10 +77,6 @@ class TrainingDiagnostics(pl.Callback):
                 f"callbacks.diagnostics.every_n_steps={every} is not a multiple of "
                 f"trainer.log_every_n_steps={log_every}: set it to a multiple, or null"
             )
-
-    def batch_end_interval(self, trainer: pl.Trainer, pl_module: GANModule) -> int:
-        """Its batch ends, logging steps (for the lean loop: `ganarena.compat.LeanBatchLoop`)."""
-        return self.every_n_steps or trainer.log_every_n_steps
 
     def _due(self, pl_module: GANModule) -> bool:
         every = self.every_n_steps
@@ -121,4 +113,4 @@ class TrainingDiagnostics(pl.Callback):
             values["diag/total_loss"] = record.discriminator_loss + nonsaturating_g
         values.update(self._grad_norms)
         self._grad_norms = {}
-        pl_module.log_values(values)
+        pl_module.log_dict(values)

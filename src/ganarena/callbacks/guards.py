@@ -24,15 +24,11 @@ class NonFiniteLossGuard(pl.Callback):
     def __init__(self, every_n_steps: int = 50) -> None:
         self.every_n_steps = every_n_steps
 
-    def batch_end_interval(self, trainer: pl.Trainer, pl_module: GANModule) -> int:
-        """Its batch ends (for the lean loop: `ganarena.compat.LeanBatchLoop`)."""
-        return self.every_n_steps
-
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: GANModule, outputs, batch, batch_idx: int
     ) -> None:
         step = pl_module.training_steps
-        if step % self.every_n_steps == 0 or pl_module.stops_after(step, batch_idx):
+        if step % self.every_n_steps == 0 or pl_module.is_last_step:
             self.check(pl_module)  # the last step: before the end-of-fit measurements
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: GANModule) -> None:

@@ -9,7 +9,10 @@ requeues the job, after the checkpoint is on disk). Each write goes to a tempora
 is renamed over `last.ckpt`, so a kill during the write leaves the previous one intact.
 
 Under DDP the ranks agree on every decision (one small all-reduce per training step), since
-saving is a collective and every rank must stop at the same step.
+saving is a collective and every rank must stop at the same step. A SIGTERM that Lightning
+acts on first (it checks for one after every batch, and under DDP broadcasts rank 0's before
+every batch) ends the fit with its `SIGTERMException` at a step boundary: the checkpoint is
+written then, in `on_exception`.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ganarena.gan_module import GANModule
 from ganarena.ranks import agree, distributed
@@ -70,6 +74,8 @@ class LastCheckpoint(pl.Callback):
         self._previous_handlers: dict[int, Any] = {}
         #: The device the ranks agree on their decisions through; None in one process.
         self._ranks: torch.device | None = None
+        #: Why the fit stopped, when Lightning stopped it for a SIGTERM (`on_exception`).
+        self.stop_message: str | None = None
 
     # -- signals ---------------------------------------------------------------------------
     def setup(self, trainer: pl.Trainer, pl_module: GANModule, stage: str) -> None:
@@ -122,7 +128,7 @@ class LastCheckpoint(pl.Callback):
         # then resumes inside the epoch where the run stopped (a budget stop included), rather
         # than starting a new one. Other epoch ends are not saved: on small data an epoch is a
         # few dozen steps, and a save per epoch cost more than the steps between them.
-        if save or pl_module.stops_after(step, batch_idx):
+        if save or pl_module.is_last_step:
             self.save(trainer, step)
         if stop:
             self._stop(trainer, step)
@@ -130,13 +136,23 @@ class LastCheckpoint(pl.Callback):
     def on_train_end(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
         self.save(trainer, pl_module.training_steps)
 
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: GANModule, exception: BaseException
+    ) -> None:
+        """Lightning stopped the fit for a SIGTERM between two steps: save where it stopped,
+        and say how to resume (`stop_message`)."""
+        if isinstance(exception, SIGTERMException):
+            step = pl_module.training_steps
+            self.save(trainer, step)
+            self.stop_message = self._stopped("SIGTERM", step)
+
     # -- saving and stopping -------------------------------------------------------------------
     def save(self, trainer: pl.Trainer, step: int) -> None:
         """Write `last.ckpt` through a temporary file (every rank takes part)."""
         if step == self._saved_step:
             return
         partial = self.path.with_name(f".{LAST}.partial")
-        trainer.save_checkpoint(partial)  # written by rank 0; ends in a barrier
+        trainer.save_checkpoint(partial, weights_only=False)  # by rank 0; ends in a barrier
         if trainer.is_global_zero:
             partial.replace(self.path)
         self._saved_step = step
@@ -148,7 +164,10 @@ class LastCheckpoint(pl.Callback):
         handler = self._previous_handlers.get(signum)
         if signum in CLUSTER_SIGNALS and callable(handler):
             handler(signum, None)  # the cluster's requeue (submitit's exits on rank 0)
-        raise RunInterrupted(
-            f"stopped by {name} at training step {step}; {self.path} holds it: resume with "
-            f"`{resume_command(self.output_dir)}`"
+        raise RunInterrupted(self._stopped(name, step))
+
+    def _stopped(self, signal_name: str, step: int) -> str:
+        return (
+            f"stopped by {signal_name} at training step {step}; {self.path} holds it: resume "
+            f"with `{resume_command(self.output_dir)}`"
         )

@@ -1,9 +1,10 @@
 """The schedule and logging that every measurement callback shares.
 
 A measurement runs every `every_n_steps` training steps and at the end of fit, on every
-rank (metric `compute` is a collective under DDP). Its values join the logger row of the
-training step (`GANModule.log_values`) and `trainer.callback_metrics`, so ModelCheckpoint
-can monitor them; `optimized_metric` returns the last value written to a sweeper.
+rank (metric `compute` is a collective under DDP). Its values go through `pl_module.log`
+(so ModelCheckpoint and EarlyStopping can monitor them) and make the step's logger row be
+written at that step, logging step or not; `optimized_metric` returns the last value
+written to a sweeper.
 """
 
 from __future__ import annotations
@@ -86,10 +87,6 @@ class ScheduledMeasurement(pl.Callback):
                 logger.log_hyperparams(settings)
             define_summaries(trainer.loggers, self.summaries)
 
-    def batch_end_interval(self, trainer: pl.Trainer, pl_module: GANModule) -> int:
-        """Its batch ends (for the lean loop: `ganarena.compat.LeanBatchLoop`)."""
-        return self.every_n_steps if self.enabled else 0
-
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: GANModule, outputs, batch, batch_idx: int
     ) -> None:
@@ -97,15 +94,19 @@ class ScheduledMeasurement(pl.Callback):
             return
         step = pl_module.training_steps
         due = self.every_n_steps > 0 and step % self.every_n_steps == 0
-        if due or pl_module.stops_after(step, batch_idx):
-            self._measure_and_log(pl_module, step)
+        if due or pl_module.is_last_step:
+            values = self._measure(pl_module, step)
+            pl_module.log_dict(values)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
+        """A fit stopped before its last step (a signal, a callback's `should_stop`) is
+        measured here; Lightning takes no logged values after the loop, so they go straight
+        into the last row."""
         step = pl_module.training_steps
         if self.enabled and step != self._last_measured:
-            self._measure_and_log(pl_module, step)
+            pl_module.logger_rows.add(self._measure(pl_module, step))
 
-    def _measure_and_log(self, pl_module: GANModule, step: int) -> None:
+    def _measure(self, pl_module: GANModule, step: int) -> dict:
         self._last_measured = step
-        values = self.measure(pl_module, pl_module.trainer.datamodule, tag=("step", step))
-        pl_module.log_values(values)
+        pl_module.logger_rows.due = True
+        return self.measure(pl_module, pl_module.trainer.datamodule, tag=("step", step))

@@ -1,117 +1,159 @@
-"""The progress bar, showing the module's latest losses without reading the device."""
+"""One progress bar over the whole run, in training steps."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import lightning.pytorch as pl
-from lightning.pytorch.callbacks import RichProgressBar
-from lightning.pytorch.callbacks.progress.progress_bar import get_standard_metrics
+from lightning.pytorch.callbacks import ProgressBar
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 from torch import Tensor
 
 from ganarena.options import require_positive
+from ganarena.run_length import planned_training_steps
+
+#: The names the bar shows its values under: the last part of each key.
+SHOWN_KEYS = ("train/loss_d", "train/loss_g", "val/fid")
 
 
-def _draw_nothing() -> None:
-    """Stands in for rich's `Progress.refresh` while the bar resets its task."""
+class StepsPerSecond(ProgressColumn):
+    """Training steps per second over rich's window (the last 30 s), measurements included."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.speed
+        return Text("- steps/s" if speed is None else f"{speed:,.1f} steps/s", style="cyan")
 
 
-class GANProgressBar(RichProgressBar):
-    """Lightning's rich progress bar with the module's `progress_bar_values` (numbers read
-    on logging steps) beside its own fields. Values logged with `prog_bar=True` would be
-    read off the device on every step instead, until the epoch ends.
+def short_values(values: dict[str, float]) -> str:
+    return "  ".join(f"{key.rsplit('/', 1)[-1]} {value:.4g}" for key, value in values.items())
 
-    It draws at most `max_redraws_per_second` times a second: each drawing of the table
-    holds the interpreter about 0.6 ms on a CPU (in the bar's refresh thread, but under the
-    GIL), and Lightning asks for one at every batch it updates and twice an epoch, which on
-    small data (28 steps of 6 ms an epoch on the digits) cost 0.8% of the run. It updates
-    every `refresh_rate` batches and at an epoch's end when it may draw, on each epoch's last
-    batch when it `leave`s each epoch's bar on screen, and at the end of training, before
-    its last drawing."""
 
-    #: Batches between updates, and the epoch's batches, read at each epoch's start.
-    _redraw_every: int = 1
-    _epoch_batches: int | float = 0
-    _next_redraw: float = 0.0  # time.monotonic() after which the bar may draw again
-    _standard_metrics: dict[str, Any] | None = None
+class GANProgressBar(ProgressBar):
+    """Training steps done of the run's planned total, a true steps/s, the time left, and
+    the latest values of `keys` (and of anything logged with `prog_bar=True`), read on
+    logging steps only: the bar reads nothing from the device on the others.
+
+    On a terminal it is a rich bar redrawn `refresh_per_second` times a second by rich's own
+    thread; elsewhere (a log file, CI, a SLURM job) it writes a line every
+    `plain_every_seconds` seconds and one at the end.
+    """
 
     def __init__(
-        self, *args: Any, max_redraws_per_second: float = 2.0, leave: bool = False, **kwargs: Any
+        self,
+        keys: Sequence[str] = SHOWN_KEYS,
+        refresh_per_second: float = 2.0,
+        plain_every_seconds: float = 60.0,
+        console: Console | None = None,
     ) -> None:
-        super().__init__(*args, leave=leave, **kwargs)
-        self.leaves_epochs = leave
-        name = "callbacks.rich_progress_bar.max_redraws_per_second"
-        self.redraw_interval = 1 / require_positive(name, max_redraws_per_second, 2)
+        super().__init__()
+        self.keys = list(keys)
+        self.refresh_per_second = require_positive(
+            "callbacks.rich_progress_bar.refresh_per_second", refresh_per_second, 2
+        )
+        self.plain_every_seconds = plain_every_seconds
+        self.console = console
+        self.enabled = True
+        self.progress: Progress | None = None
+        self.task_id: Any = None
+        #: What was logged with `prog_bar=True`, read on the last logging step.
+        self.logged: dict[str, float] = {}
+        self.total: int | None = None
+        self._last_line = (0.0, 0)  # time and step of the last plain line
 
-    def refresh(self, hard: bool = False) -> None:
-        """Draw, unless the last drawing was under `redraw_interval` seconds ago (a hard
-        refresh always draws)."""
-        if not hard:
-            now = time.monotonic()
-            if now < self._next_redraw:
-                return
-            self._next_redraw = now + self.redraw_interval
-        super().refresh(hard)
+    def disable(self) -> None:
+        self.enabled = False
 
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        super().on_train_start(trainer, pl_module)
-        self._standard_metrics = None  # this fit's loggers
+    def enable(self) -> None:
+        self.enabled = True
 
-    def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
-        """Lightning's (the run's version, and values logged with `prog_bar=True` as
-        numbers), then the module's: the version is read once a fit, not at each update
-        (W&B's takes 40 us), and a flat dict needs no walk through `apply_to_collection`."""
-        if self._standard_metrics is None:
-            self._standard_metrics = get_standard_metrics(trainer)
-        metrics: dict[str, Any] = dict(self._standard_metrics)
-        for name, value in trainer.progress_bar_metrics.items():
-            metrics[name] = value.item() if isinstance(value, Tensor) else value
-        metrics.update(getattr(pl_module, "progress_bar_values", {}))
-        return metrics
+    def on_train_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        if not self.enabled:
+            return
+        self.console = self.console or Console()
+        self.total = planned_training_steps(trainer, pl_module.loss.n_critic)
+        done = pl_module.training_steps
+        self._last_line = (time.monotonic(), done)
+        if self.console.is_terminal:
+            self.progress = Progress(
+                TextColumn("[bold]training steps"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                StepsPerSecond(),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[values]}"),
+                console=self.console,
+                refresh_per_second=self.refresh_per_second,
+            )
+            self.progress.start()
+            self.task_id = self.progress.add_task("", total=self.total, completed=done, values="")
 
     def on_train_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
+        self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        """Update every `refresh_rate` batches when the bar may draw (and on an epoch's last
-        batch when its bar stays): Lightning's updates its task and gathers its metrics on
-        every batch."""
-        done = batch_idx + 1
-        last_kept = self.leaves_epochs and done == self._epoch_batches
-        if not last_kept and (done % self._redraw_every or time.monotonic() < self._next_redraw):
+        if not self.enabled:
             return
-        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+        step = pl_module.training_steps
+        if pl_module.logs_this_step:
+            self.read_logged(trainer)
+        if self.progress is not None:
+            values = self.values(pl_module)
+            self.progress.update(self.task_id, completed=step, values=values)
+        elif time.monotonic() - self._last_line[0] >= self.plain_every_seconds:
+            self.write_line(step, self.values(pl_module))
 
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Lightning's (the epoch's values, and a drawing) when the bar may draw now, or when
-        the epoch's bar stays on screen."""
-        if self.leaves_epochs or time.monotonic() >= self._next_redraw:
-            super().on_train_epoch_end(trainer, pl_module)
+    def read_logged(self, trainer: pl.Trainer) -> None:
+        for key, value in trainer.progress_bar_metrics.items():
+            self.logged[key] = float(value.item() if isinstance(value, Tensor) else value)
 
-    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Bring the task and the values up to date for the bar's last drawing, when it stops:
-        the updates since its last drawing were skipped."""
-        if self.progress is not None and self.train_progress_bar_id is not None:
-            done = trainer.fit_loop.epoch_loop.batch_progress.current.completed
-            self.progress.update(self.train_progress_bar_id, completed=done)
-            super().on_train_epoch_end(trainer, pl_module)  # the values, and a drawing
+    def values(self, pl_module: Any) -> str:
+        """`keys` from the module's last logger row (numbers already), and `logged`."""
+        written = pl_module.logger_rows.last_written
+        values = {key: written[key] for key in self.keys if key in written}
+        return short_values({**values, **self.logged})
 
-    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Reset the bar's task for the new epoch and leave the drawing to `refresh`:
-        rich's `Progress.reset` draws the table at once, whenever it is called. Read the
-        update interval and the epoch's length once an epoch, not every batch."""
-        progress = self.progress
-        if progress is not None:
-            progress.refresh = _draw_nothing  # for this call: it shadows the method
-        try:
-            super().on_train_epoch_start(trainer, pl_module)
-        finally:
-            if progress is not None:
-                del progress.refresh
-        self._redraw_every = max(self.refresh_rate, 1)
-        self._epoch_batches = self.total_train_batches
+    def write_line(self, step: int, values: str) -> None:
+        """A plain line: steps done, steps/s since the last line, time left, the values."""
+        now = time.monotonic()
+        then, then_step = self._last_line
+        speed = (step - then_step) / max(now - then, 1e-9)
+        line = f"training step {step:,}" + (f"/{self.total:,}" if self.total else "")
+        line += f"  {speed:,.1f} steps/s"
+        if self.total and speed > 0:
+            line += f"  eta {timedelta(seconds=round((self.total - step) / speed))}"
+        self.console.print(f"{line}  {values}".rstrip(), highlight=False, soft_wrap=True)
+        self._last_line = (now, step)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        if not self.enabled:
+            return
+        self.read_logged(trainer)
+        step, values = pl_module.training_steps, self.values(pl_module)
+        if self.progress is not None:
+            self.progress.update(self.task_id, completed=step, values=values)
+        else:
+            self.write_line(step, values)
+        self.stop()
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: Any, exception: BaseException) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None

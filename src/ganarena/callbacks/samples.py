@@ -47,10 +47,6 @@ class SampleWriter(pl.Callback):
     def load_state_dict(self, state_dict: dict[str, int]) -> None:
         self._last_written = int(state_dict.get("last_written", -1))
 
-    def batch_end_interval(self, trainer: pl.Trainer, pl_module: GANModule) -> int:
-        """Its batch ends (for the lean loop: `ganarena.compat.LeanBatchLoop`)."""
-        return self.every_n_steps
-
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: GANModule, *args) -> None:
         step = pl_module.training_steps
         if self.every_n_steps > 0 and step % self.every_n_steps == 0:
