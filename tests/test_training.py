@@ -73,13 +73,13 @@ def test_two_dimensional_data_writes_a_scatter_plot(compose_config, tmp_path) ->
 def test_n_critic_steps_use_their_own_real_batches(compose_config, tmp_path, monkeypatch) -> None:
     """Each of the n_critic D steps trains on its own batch_size slice of the loader batch."""
     seen: list[torch.Tensor] = []
-    real_step = GANModule._discriminator_step
+    real_step = GANModule.discriminator_step
 
     def recording_step(self, optimizer, real, labels):
         seen.append(real.detach().clone())
         return real_step(self, optimizer, real, labels)
 
-    monkeypatch.setattr(GANModule, "_discriminator_step", recording_step)
+    monkeypatch.setattr(GANModule, "discriminator_step", recording_step)
     run = tmp_path / "run"
     cfg = compose_config(
         *FAST, "data=ring", "loss.n_critic=3", "data.batch_size=16", output_dir=run
