@@ -171,7 +171,7 @@ def test_a_run_shorter_than_the_check_interval_is_checked_on_its_last_step(
 
 def test_step_seeding_on_the_cpu_draws_what_torch_manual_seed_draws() -> None:
     """The cheap CPU seeding (no queued CUDA seed) must not change any run's draws."""
-    from ganarena.gan_module import seed_draws, step_seed
+    from ganarena.seeding import seed_draws, step_seed
 
     seed = step_seed(42, 0, 7)
     seed_draws(seed, torch.device("cpu"))

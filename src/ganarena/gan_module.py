@@ -31,7 +31,7 @@ from torch.optim import Optimizer
 
 from ganarena.augment import Augment
 from ganarena.conditioning import Conditioning, check_label_range
-from ganarena.data.base import GANDataModule
+from ganarena.data.base import serve_training_steps
 from ganarena.errors import GanArenaError
 from ganarena.logger_rows import LoggerRows
 from ganarena.loggers import forget_rows_after
@@ -40,6 +40,7 @@ from ganarena.networks.averaging import GeneratorAverage, eval_mode
 from ganarena.options import require_int
 from ganarena.run_length import ends_fit, planned_training_steps
 from ganarena.schedules import Constant, LearningRateSchedule
+from ganarena.seeding import seed_draws, step_seed
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 
@@ -61,28 +62,12 @@ def frozen(network: nn.Module) -> Iterator[None]:
 def critic_of(
     discriminator: nn.Module, augment: Augment | None, labels: Tensor | None
 ) -> Callable[[Tensor], Tensor]:
-    """D as a function of its input alone, for penalties that differentiate through it:
-    through the augmentation too, so their gradients are with respect to the images. The
-    steps pass the eager D: torch.compile does not support the double backward of gradient
-    penalties."""
+    """D as a function of its input alone, for penalties that differentiate through it
+    (through the augmentation too, so their gradients are with respect to the images). The
+    steps pass the eager D: torch.compile does not support double backward."""
     if augment is None:
         return lambda x: discriminator(x, labels)
     return lambda x: discriminator(augment(x), labels)
-
-
-def step_seed(seed: int, rank: int, step: int) -> int:
-    """The seed of training step `step` on rank `rank`: distinct for every (seed, rank, step)."""
-    return (seed * 1_000_003 + rank) * 1_000_000_007 + step
-
-
-def seed_draws(seed: int, device: torch.device) -> None:
-    """Seed the random draws made on `device` (and on the CPU). On a CPU run only the CPU
-    generator: `torch.manual_seed` also queues a CUDA seed on a CUDA build, which costs a
-    millisecond per call under Lightning's deep call stack while CUDA is not initialised."""
-    if device.type == "cpu":
-        torch.default_generator.manual_seed(seed)
-    else:
-        torch.manual_seed(seed)
 
 
 @dataclass
@@ -132,9 +117,7 @@ class GANModule(pl.LightningModule):
         self.discriminator_optimizer = discriminator_optimizer
         #: Applied to every input of D (reals and fakes, D and G steps); None: D sees them as is.
         self.augment = augment
-        #: Every random draw of training step t on rank r comes from the seed (seed, r, t), so
-        #: a resumed run draws exactly what the uninterrupted one would have, with no random
-        #: state to save, and every rank draws its own noise.
+        #: Each training step's draws come from (seed, rank, step): `ganarena.seeding`.
         self.seed = (
             int(torch.initial_seed() % 2**31) if seed is None else require_int("seed", seed, 42)
         )
@@ -142,12 +125,10 @@ class GANModule(pl.LightningModule):
         self.generator_average = (
             None if ema_decay is None else GeneratorAverage(generator, ema_decay)
         )
-        #: torch.compile G and D for the adversarial passes: False, True (inductor) or a
-        #: backend's name. Penalties differentiate through the eager D; sampling uses the eager G.
+        #: GPU fast paths: torch.compile G and D for the adversarial passes (True: inductor,
+        #: or a backend's name), NHWC memory, in-memory data kept on the device.
         self.compile_networks = compile_networks
-        #: Convolution weights and image batches in channels-last (NHWC) memory.
         self.channels_last = channels_last
-        #: Keep in-memory training data on the training device (a GPU fast path).
         self.data_on_device = data_on_device
         #: The factor on the configured learning rates at each training step (None: none).
         self.lr_schedule = None if isinstance(lr_schedule, Constant) else lr_schedule
@@ -179,11 +160,6 @@ class GANModule(pl.LightningModule):
         return self.conditioning.num_classes
 
     @property
-    def real_batches_per_step(self) -> int:
-        """Real batches a training step consumes: one per discriminator step."""
-        return self.loss.n_critic
-
-    @property
     def training_steps(self) -> int:
         """Training steps done (generator updates); restored on resume with the global step."""
         return self.trainer.global_step // (self.loss.n_critic + 1)
@@ -193,13 +169,6 @@ class GANModule(pl.LightningModule):
         """Thousands of real images shown to D so far: the data axis on which runs with other
         n_critic or batch sizes compare."""
         return self.training_steps * self.real_images_per_step / 1000
-
-    def sample_noise(self, num_samples: int) -> Tensor:
-        return torch.randn(num_samples, self.latent_dim, device=self.device)
-
-    def sample_labels(self, num_samples: int) -> Tensor | None:
-        """Uniform class labels when conditional, else None."""
-        return self.conditioning.random_labels(num_samples, self.device)
 
     @property
     def sampling_generator(self) -> nn.Module:
@@ -232,21 +201,8 @@ class GANModule(pl.LightningModule):
                 if network is not None:
                     network.to(memory_format=torch.channels_last)
         datamodule = getattr(self.trainer, "datamodule", None)
-        if isinstance(datamodule, GANDataModule):
-            datamodule.batches_per_step = self.real_batches_per_step
-            if self.data_on_device:
-                datamodule.serve_from = self.trainer.strategy.root_device
-        elif self.data_on_device:
-            raise GanArenaError(
-                "module.data_on_device=true needs a ganarena.data.GANDataModule, which can "
-                "keep its data on the device: subclass it, or set module.data_on_device=false"
-            )
-        elif self.real_batches_per_step > 1:
-            raise GanArenaError(
-                f"loss.n_critic={self.loss.n_critic} needs a GANDataModule, which serves "
-                f"{self.loss.n_critic} real batches per training step: subclass "
-                "ganarena.data.GANDataModule, or set loss.n_critic=1"
-            )
+        device = self.trainer.strategy.root_device if self.data_on_device else None
+        serve_training_steps(datamodule, self.loss.n_critic, device)
         labels = getattr(getattr(datamodule, "train_dataset", None), "labels", None)
         if self.conditioning.uses_labels and isinstance(labels, Tensor):
             check_label_range(labels, self.conditioning.num_classes)
@@ -302,9 +258,10 @@ class GANModule(pl.LightningModule):
             self.write_row()
 
     def on_train_end(self) -> None:
-        """Write what the callbacks measured at the end of fit."""
+        """Write what the callbacks measured at the end of fit; compiled networks go (they
+        are not pickled with the module)."""
         self.write_row()
-        self.adversarial = None  # compiled networks are not pickled with the module
+        self.adversarial = None
 
     def write_row(self) -> None:
         if self.logger_rows.pending:

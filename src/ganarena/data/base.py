@@ -192,3 +192,23 @@ class GANDataModule(LightningDataModule, ABC):
                 f" (loss.n_critic) needs {self.samples_per_step} samples per training step but"
                 f" {self.name} has only {size}: lower data.batch_size"
             )
+
+
+def serve_training_steps(datamodule: object, n_critic: int, device: torch.device | None) -> None:
+    """Have `datamodule` serve a training step's n_critic real batches as one loader batch,
+    from `device` when one is given (`module.data_on_device`); only a `GANDataModule` can."""
+    if isinstance(datamodule, GANDataModule):
+        datamodule.batches_per_step = n_critic
+        if device is not None:
+            datamodule.serve_from = device
+    elif device is not None:
+        raise GanArenaError(
+            "module.data_on_device=true needs a ganarena.data.GANDataModule, which can "
+            "keep its data on the device: subclass it, or set module.data_on_device=false"
+        )
+    elif n_critic > 1:
+        raise GanArenaError(
+            f"loss.n_critic={n_critic} needs a GANDataModule, which serves {n_critic} real "
+            "batches per training step: subclass ganarena.data.GANDataModule, or set "
+            "loss.n_critic=1"
+        )
