@@ -182,7 +182,16 @@ def test_a_two_loss_two_seed_study_reports_what_its_runs_logged(tmp_path, classi
         assert measured["min"] == pytest.approx(min(values))
     markdown = (study / "report.md").read_text()
     mean = rows["lsgan"]["best_fid"]["mean"]
-    assert f"| `lsgan` | 2 | 2 | 0 | 0 | {mean:.2f} ± " in markdown
+    assert f"| – | `lsgan` | 2 | 2 | {mean:.2f} [" in markdown
+    # 4 runs against 2 can never give p < 0.05: the report says so instead of ranking, and
+    # counts the diverged run (the first verdict opens the report).
+    ranking = table["rankings"]["best_fid"]
+    assert not ranking["ranked"] and ranking["runs_needed"] == 4
+    standings = {s["option"]: s for s in ranking["standings"]}
+    assert (standings["nonsaturating"]["runs"], standings["nonsaturating"]["unfinished"]) == (4, 1)
+    sentence = table["verdicts"]["best_fid"]
+    assert "too few runs to rank" in sentence and "(finished: nonsaturating 3 of 4)" in sentence
+    assert markdown.split("\n\n")[2:4] == ["## Verdict", f"- {sentence}"]
     assert "| diverged |" in markdown and "optimizer.discriminator.lr" in markdown
     figures = sorted(study.glob("*.png"))
     assert {"best_fid_of_each_run_digits_8.png", "fid_against_training_steps_digits_8.png"} <= {
@@ -213,6 +222,10 @@ def test_an_optuna_search_goes_on_past_a_diverged_trial_and_reports_it(tmp_path,
     run_script("report.py", f"study_dir={search}")
     (row,) = json.loads((search / "report.json").read_text())["tables"][0]["rows"]
     assert (row["runs"], row["finished"], row["diverged"]) == (3, 2, 1)
+    (table,) = json.loads((search / "report.json").read_text())["tables"]
+    curve = table["budgets"]["nonsaturating"]
+    assert (curve["trials"], curve["unfinished"]) == (3, 1)
+    assert curve["expected"][0] == pytest.approx(statistics.fmean(row["best_fid"]["values"]))
     assert (search / "expected_best_of_k_trials_digits_8.png").is_file()
 
 

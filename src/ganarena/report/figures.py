@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from ganarena.report.summary import Table, best_of_k, value_of
+from ganarena.report.summary import Table, value_of
 
 DPI = 110
 
@@ -89,26 +89,23 @@ def curves(table: Table, metric: str, label: str, path: Path) -> Path | None:
 
 
 def budget_curves(table: Table, path: Path) -> Path | None:
-    """The best FID one can expect from k trials drawn at random, per option (Lucic et al.)."""
-    figure, axis = plt.subplots(figsize=(6.4, 3.8))
-    drawn = False
-    for row in table.rows:
-        best = [value_of(run, "val/fid", "best", "min") for run in row.runs]
-        curve = best_of_k([v for v in best if v is not None])
-        if len(curve) > 1:
-            axis.plot(range(1, len(curve) + 1), curve, marker="o", ms=3, label=row.option)
-            drawn = True
-    if not drawn:
-        plt.close(figure)
+    """The best FID one can expect from k trials drawn at random, per option (Lucic et al.),
+    with its 95% bootstrap interval as a band."""
+    if not table.budgets:
         return None
+    figure, axis = plt.subplots(figsize=(6.4, 3.8))
+    for option, curve in table.budgets.items():
+        k = range(1, curve.trials + 1)
+        axis.plot(k, curve.expected, marker="o", ms=3, label=option)
+        axis.fill_between(k, curve.low, curve.high, alpha=0.2)
     axis.set_xlabel("trials (k)")
     axis.set_ylabel("expected best FID of k trials")
-    axis.set_title(f"What a budget of k trials buys, {table.data}")
+    axis.set_title(f"What a budget of k trials buys (band: 95% interval), {table.data}")
     axis.legend(frameon=False, fontsize="small")
     return _save(figure, path)
 
 
-def table_figures(table: Table, folder: Path, name: str, search: bool) -> list[tuple[str, Path]]:
+def table_figures(table: Table, folder: Path, name: str) -> list[tuple[str, Path]]:
     """Every figure that applies to the table's data, as (caption, path); `name` tells the
     table's files apart from another table's."""
     made = []
@@ -127,8 +124,7 @@ def table_figures(table: Table, folder: Path, name: str, search: bool) -> list[t
         path = draw(table, *arguments, folder / f"{slug(caption)}_{name}.png")
         if path is not None:
             made.append((caption, path))
-    if search:
-        path = budget_curves(table, folder / f"expected_best_of_k_trials_{name}.png")
-        if path is not None:
-            made.append(("Expected best FID of k random trials", path))
+    path = budget_curves(table, folder / f"expected_best_of_k_trials_{name}.png")
+    if path is not None:
+        made.append(("Expected best FID of k random trials", path))
     return made

@@ -10,10 +10,11 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig
 
+from ganarena.report import statistics as st
 from ganarena.report.document import report_markdown
 from ganarena.report.figures import slug, table_figures
 from ganarena.report.runs import Run, find_runs
-from ganarena.report.summary import Table, searched, tables
+from ganarena.report.summary import RUN_FIGURES, Table, tables
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def make_report(cfg: DictConfig) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     made = tables(runs, compares, warnings)
     drawn = [
-        (table, table_figures(table, folder, name, any(searched(r, compares) for r in table.rows)))
+        (table, table_figures(table, folder, name))
         for table, name in zip(made, table_names(made), strict=True)
     ]
     names = study_names(runs)
@@ -72,6 +73,16 @@ def make_report(cfg: DictConfig) -> Path:
 
 def as_json(runs: Sequence[Run], made: Sequence[Table], warnings: Sequence[str]) -> dict:
     return {
+        "method": {
+            "interval": f"{st.LEVEL:.0%} percentile bootstrap of the mean over finished runs",
+            "bootstrap_resamples": st.BOOTSTRAP_RESAMPLES,
+            "test": "two-sided Mann-Whitney, permutation p-values (exact up to "
+            f"{st.PERMUTATIONS} splits), against the tier's leader, Holm-corrected",
+            "alpha": st.ALPHA,
+            "unfinished_runs": "rank below every finished run; left out of the intervals",
+            "seeds_needed": f"runs per option for {st.POWER:.0%} power (Noether's formula)",
+            "seed": st.SEED,
+        },
         "tables": [table.as_dict() for table in made],
         "runs": [
             {
@@ -115,22 +126,29 @@ def log_tables_to_wandb(
         mode="offline" if reason else "online",
     )
     for table in made:
-        rows = [row.as_dict() for row in table.rows]
-        keys = ["runs", "finished", "diverged", "failed"]
-        figures = sorted(
-            {key for row in rows for key, value in row.items() if isinstance(value, dict)}
-        )
-        columns = [
-            compares,
-            *keys,
-            *(f"{key} mean" for key in figures),
-            *(f"{key} std" for key in figures),
-        ]
-        data = [
-            [row["option"], *(row[key] for key in keys)]
-            + [row.get(key, {}).get("mean") for key in figures]
-            + [row.get(key, {}).get("std") for key in figures]
-            for row in rows
-        ]
+        columns, data = summary_table(table, compares)
         summary.log({f"report/{slug(table.data)}": wandb.Table(columns=columns, data=data)})
     summary.finish()
+
+
+def summary_table(table: Table, compares: str) -> tuple[list[str], list[list[Any]]]:
+    """A table's rows as W&B columns, with the report's own rule: each figure's mean,
+    interval and median over finished runs, and its tier counting unfinished runs as worst."""
+    keys = [key for key, *_ in RUN_FIGURES if key in table.rankings]
+    columns = [compares, "runs", "finished", "diverged", "failed", "finished share"]
+    for key in keys:
+        parts = ("tier", "mean", "ci low", "ci high", "n", "median")
+        columns += [f"{key} {part}" for part in parts]
+    data = []
+    for row in table.rows:
+        counts = row.as_dict()
+        cells = [row.option, *(counts[k] for k in ("runs", "finished", "diverged", "failed"))]
+        cells.append(counts["finished_share"])
+        for key in keys:
+            tiers = {s.option: s.tier for s in table.rankings[key].standings}
+            summary = row.figures.get(key) or {}
+            interval = summary.get("ci95") or (None, None)
+            cells += [tiers.get(row.option), summary.get("mean"), *interval, summary.get("n")]
+            cells.append(summary.get("median"))
+        data.append(cells)
+    return columns, data

@@ -1,20 +1,26 @@
 """A study's runs as tables: one per data set and metric protocol, a row per compared option.
 
 Runs of different data sets or metric protocols are never mixed in one table: FID from two
-feature networks, or on two sample counts, are different numbers.
+feature networks, or on two sample counts, are different numbers. A row's figures (mean,
+interval, median) describe its finished runs; its runs that did not finish are counted in
+its finished share and, in the ranking, as worse than every finished run.
 """
 
 from __future__ import annotations
 
 import math
-import random
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from ganarena.report.ranking import Ranking, outcomes, rank
 from ganarena.report.runs import Run
+from ganarena.report.search import Budget, budget
+from ganarena.report.statistics import mean_interval
+from ganarena.report.verdict import verdict
 
 #: The per-run figures a table reports: (column key, metric, which value of the run, better).
 RUN_FIGURES = [
@@ -67,18 +73,21 @@ def value_of(run: Run, metric: str, which: str, better: str) -> float | None:
 
 
 def describe(values: Sequence[float | None]) -> dict[str, Any] | None:
-    """mean, std (sample, 0 for one value), median, min and max of the finite values, and
-    how many were infinite (a reverse KL of a generator that misses every mode)."""
+    """mean, its 95% bootstrap interval, std (sample, 0 for one value), median, min and max
+    of the finite values, and how many were infinite (a reverse KL of a generator that
+    misses every mode)."""
     present = [v for v in values if v is not None and not math.isnan(v)]
     finite = [v for v in present if math.isfinite(v)]
     infinite = len(present) - len(finite)
     if not present:
         return None
     if not finite:
-        return {"mean": math.inf, "std": 0.0, "median": math.inf, "min": math.inf,
-                "max": math.inf, "n": 0, "values": [], "infinite": infinite}  # fmt: skip
+        return {"mean": math.inf, "ci95": None, "std": 0.0, "median": math.inf,
+                "min": math.inf, "max": math.inf, "n": 0, "values": [],
+                "infinite": infinite}  # fmt: skip
     return {
         "mean": statistics.fmean(finite),
+        "ci95": mean_interval(finite),
         "std": statistics.stdev(finite) if len(finite) > 1 else 0.0,
         "median": statistics.median(finite),
         "min": min(finite),
@@ -87,6 +96,13 @@ def describe(values: Sequence[float | None]) -> dict[str, Any] | None:
         "values": finite,
         "infinite": infinite,
     }
+
+
+def finished_mean(summary: dict[str, Any] | None) -> float | None:
+    """The mean over the finished runs: infinite if one was (a reverse KL with no mode)."""
+    if summary is None:
+        return None
+    return math.inf if summary["infinite"] else summary["mean"]
 
 
 @dataclass
@@ -106,20 +122,33 @@ class Row:
             "failed": len(statuses) - statuses.count("finished") - statuses.count("diverged"),
         }
 
+    @property
+    def finished_runs(self) -> list[Run]:
+        return [run for run in self.runs if run.status == "finished"]
+
+    @cached_property
     def figures(self) -> dict[str, dict[str, Any]]:
+        """Each figure over the finished runs (a diverged run's last FID is not its result)."""
         described = {}
         for key, metric, which, better in RUN_FIGURES:
-            summary = describe([value_of(run, metric, which, better) for run in self.runs])
+            values = [value_of(run, metric, which, better) for run in self.finished_runs]
+            summary = describe(values)
             if summary is not None:
                 described[key] = summary
         for key in ("wall_time_s", "steps_per_second"):
-            summary = describe([getattr(run, key) for run in self.runs])
+            summary = describe([getattr(run, key) for run in self.finished_runs])
             if summary is not None:
                 described[key] = summary
         return described
 
     def as_dict(self) -> dict[str, Any]:
-        return {"option": self.option, **self.counts, **self.figures()}
+        finished_share = self.counts["finished"] / max(self.counts["runs"], 1)
+        return {
+            "option": self.option,
+            **self.counts,
+            "finished_share": finished_share,
+            **self.figures,
+        }
 
 
 @dataclass
@@ -127,16 +156,58 @@ class Table:
     data: str
     protocol: str
     rows: list[Row] = field(default_factory=list)
+    #: The config group whose options the rows are.
+    compares: str = "loss"
 
     @property
     def runs(self) -> list[Run]:
         return [run for row in self.rows for run in row.runs]
+
+    @cached_property
+    def rankings(self) -> dict[str, Ranking]:
+        """A ranking per figure that any row measured, keyed as RUN_FIGURES."""
+        made = {}
+        for key, *figure in RUN_FIGURES:
+            better = figure[-1]
+            if any(key in row.figures for row in self.rows):
+                counted = {row.option: outcomes(row.runs, *figure) for row in self.rows}
+                made[key] = rank(counted, better)
+        return made
+
+    @cached_property
+    def budgets(self) -> dict[str, Budget]:
+        """The budget curve of each row that is a hyperparameter search."""
+        curves = {row.option: budget(row.runs) for row in self.rows if searched(row, self.compares)}
+        return {option: curve for option, curve in curves.items() if curve is not None}
+
+    @cached_property
+    def verdicts(self) -> dict[str, str]:
+        """A sentence per ranking, from its numbers; the first is the table's headline."""
+        made = {}
+        for key, ranking in self.rankings.items():
+            means = {row.option: finished_mean(row.figures.get(key)) for row in self.rows}
+            made[key] = verdict(self.data, key, ranking, means)
+        return made
+
+    def rankings_as_dict(self) -> dict[str, Any]:
+        """The rankings with each standing's mean, interval and median, for scripts."""
+        figures = {row.option: row.figures for row in self.rows}
+        made = {}
+        for key, ranking in self.rankings.items():
+            made[key] = ranking.as_dict()
+            for standing in made[key]["standings"]:
+                summary = figures[standing["option"]].get(key) or {}
+                standing.update({s: summary.get(s) for s in ("n", "mean", "ci95", "median")})
+        return made
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "data": self.data,
             "protocol": self.protocol,
             "rows": [row.as_dict() for row in self.rows],
+            "verdicts": self.verdicts,
+            "rankings": self.rankings_as_dict(),
+            "budgets": {option: curve.as_dict() for option, curve in self.budgets.items()},
         }
 
 
@@ -157,7 +228,7 @@ def tables(runs: Iterable[Run], compares: str, warnings: list[str]) -> list[Tabl
                 f"({' | '.join(protocols)}): each gets a table of its own, never one shared"
             )
     return [
-        Table(data, measured, [Row(option, members) for option, members in options.items()])
+        Table(data, measured, [Row(o, members) for o, members in options.items()], compares)
         for (data, measured), options in grouped.items()
     ]
 
@@ -219,16 +290,3 @@ def searched(row: Row, compares: str) -> bool:
     """Whether the runs of a row differ in more than their seed (a hyperparameter search)."""
     varying = differences(row.runs)
     return any(key not in ("seed",) and not key.startswith(compares) for key in varying)
-
-
-def best_of_k(values: Sequence[float], draws: int = 2000, seed: int = 0) -> list[float]:
-    """Lucic et al.'s budget curve: the expected best (lowest) value among k trials drawn
-    at random from `values` (with replacement), for k = 1 .. len(values)."""
-    finite = [v for v in values if math.isfinite(v)]
-    if not finite:
-        return []
-    rng = random.Random(seed)
-    return [
-        statistics.fmean(min(rng.choices(finite, k=k)) for _ in range(draws))
-        for k in range(1, len(finite) + 1)
-    ]
