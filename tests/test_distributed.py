@@ -133,6 +133,7 @@ def test_the_readmes_devices_command_trains_two_processes_as_typed(tmp_path: Pat
     output = result.stdout + result.stderr
     assert "GLOBAL_RANK: 1, MEMBER: 2/2" in output
     assert "finished 30 training steps" in output
+    assert output.count("  networks: G ") == 1  # the run's summary, from rank 0 alone
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
     assert checkpoint["global_step"] == 2 * 30
 

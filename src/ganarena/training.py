@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ganarena.callbacks.last_checkpoint import LastCheckpoint
 from ganarena.checkpoints import check_fits, newest_complete_checkpoint, read_checkpoint
+from ganarena.cli import in_multirun
 from ganarena.compat import skip_nvml_probe_without_gpus
 from ganarena.data.base import GANDataModule
 from ganarena.distributed import check_strategy, data_parallel_strategy, register_strategies
@@ -28,7 +29,15 @@ from ganarena.errors import GanArenaError
 from ganarena.gan_module import GANModule
 from ganarena.loggers import finish_wandb_run
 from ganarena.options import require_int, require_positive_int
-from ganarena.run_record import RunInterrupted, RunRecord, describe_run, status_of
+from ganarena.provenance import Provenance, trace
+from ganarena.run_record import (
+    RunInterrupted,
+    RunRecord,
+    describe_run,
+    group_choices,
+    status_of,
+)
+from ganarena.run_summary import RunSummary
 
 log = logging.getLogger(__name__)
 
@@ -203,14 +212,17 @@ def train(cfg: DictConfig) -> float | None:
     datamodule: GANDataModule = instantiate(cfg.data)
     module = build_module(cfg, datamodule)
     check_optimizers(module)
+    provenance = trace_settings(cfg)
     description = describe_run(
         cfg, module.generator, module.discriminator, datamodule.name, datamodule.sample_shape
     )
+    description["provenance"] = provenance.as_dict()
     ckpt_path = checkpoint_to_resume(cfg)
     if ckpt_path is not None:
         check_fits(ckpt_path, read_checkpoint(ckpt_path), description)
     module.save_hyperparameters(description)
     callbacks = instantiate_all(cfg.get("callbacks"))
+    callbacks.append(RunSummary(provenance, cfg.paths.output_dir, job=sweep_job()))
     budget = training_budget(cfg, module.loss.n_critic)
     trainer = build_trainer(cfg.trainer, callbacks, instantiate_all(cfg.get("logger")), budget)
     output_dir = cfg.paths.output_dir
@@ -235,6 +247,25 @@ def train(cfg: DictConfig) -> float | None:
     if trainer.is_global_zero:
         log.info(closing_summary(module, time.monotonic() - started, output_dir))
     return metric_value(trainer, module, cfg.get("optimized_metric"))
+
+
+def trace_settings(cfg: DictConfig) -> Provenance:
+    """Where the run's settings came from, from its group choices and command line."""
+    from hydra.core.hydra_config import HydraConfig
+
+    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    return trace(group_choices(cfg), overrides)
+
+
+def sweep_job() -> dict[str, Any] | None:
+    """Under `-m`, the job's number and log file (its summary goes there); else None."""
+    if not in_multirun():
+        return None
+    from hydra.core.hydra_config import HydraConfig
+
+    files = [h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
+    log_file = files[0].baseFilename if files else "the job's folder"
+    return {"num": HydraConfig.get().job.num, "log": log_file}
 
 
 def sigterm_message(trainer: pl.Trainer, output_dir: str) -> str:
