@@ -83,3 +83,14 @@ def test_a_sweep_prints_one_line_per_job_and_each_jobs_summary_in_its_log(tmp_pa
     assert console.count("its summary is in") == 2 and "  networks:" not in console
     for job in ("0", "1"):
         assert "  networks: G InfoGANGenerator" in (sweep / job / "train.log").read_text()
+
+
+def test_the_report_names_the_tuned_file_instead_of_its_values(tmp_path) -> None:
+    from ganarena.report.document import shown_settings
+    from ganarena.report.runs import Run
+
+    source = f"tuned ({TUNED})"
+    provenance = {"settings": {"optimizer.generator.lr": source, "trainer.max_epochs": source}}
+    run = Run(tmp_path, "finished", hparams={"provenance": provenance})
+    settings = {"optimizer.generator.lr": "0.002", "trainer.max_epochs": "160", "n_critic": "5"}
+    assert shown_settings(settings, run) == f"`n_critic=5`, {source}"

@@ -143,13 +143,28 @@ def budget_markdown(table: Table) -> str:
     return "\n\n".join(parts)
 
 
+def shown_settings(settings: dict[str, str], run: Run | None) -> str:
+    """`key=value` for each setting, but one `tuned (<file>)` for those a tuned file set."""
+    tuned = {}
+    for key in settings:
+        source = run.source_of(key) if run is not None else None
+        if source and source.startswith("tuned ("):
+            tuned[key] = source
+    shown = [f"`{key}={value}`" for key, value in settings.items() if key not in tuned]
+    shown += [f"{source}" for source in dict.fromkeys(tuned.values())]
+    return ", ".join(shown)
+
+
 def differences_markdown(runs: Sequence[Run], compares: str) -> str:
     within, by_option = split_differences(runs, compares)
+    first = {}
+    for run in runs:
+        first.setdefault(run.choice(compares), run)
     parts = []
     if any(by_option.values()):
         lines = [f"| {compares} | its settings that differ from the others' |", "|---|---|"]
         for option, settings in by_option.items():
-            shown = ", ".join(f"`{key}={value}`" for key, value in settings.items())
+            shown = shown_settings(settings, first.get(option))
             lines.append(f"| `{option}` | {shown or '–'} |")
         parts.append("\n".join(lines))
     if within:

@@ -42,6 +42,11 @@ class Run:
     def config(self) -> dict[str, Any]:
         return self.hparams.get("config", {})
 
+    def source_of(self, key: str) -> str | None:
+        """Where the run's setting `key` came from when a choice other than the defaults set
+        it (`tuned (digits_compact_adam)`, `command line`), from its `provenance`."""
+        return self.hparams.get("provenance", {}).get("settings", {}).get(key)
+
     def choice(self, group: str) -> str:
         """The option the run chose in a config group (`loss` -> `lsgan`)."""
         return str(self.hparams.get(group, "?"))
