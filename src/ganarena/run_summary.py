@@ -58,7 +58,7 @@ def summary_lines(trainer: pl.Trainer, module: Any, provenance: Provenance, outp
     loggers = ", ".join(type(logger).__name__ for logger in trainer.loggers) or "none"
     lines = [
         f"run: {type(loss).__name__} on {data.name}, {length} "
-        f"({trainer.num_training_batches:,} an epoch)"
+        f"({trainer.num_training_batches:,} per epoch)"
         + sources(provenance, "trainer", "train_steps"),
         f"  data: {size} of {'x'.join(map(str, data.sample_shape))}, batch {data.batch_size}"
         + sources(provenance, "data"),
