@@ -115,3 +115,63 @@ def test_fgan_js_is_the_non_saturating_gan_up_to_constants() -> None:
     grads_ns = torch.autograd.grad(d_ns + g_ns, (real, fake))
     for a, b in zip(grads_js, grads_ns, strict=True):
         torch.testing.assert_close(a, b)
+
+
+#: Scores past the old ±50 clamp, where it gave exactly zero gradient.
+GUARD_SCORES = [60.0, 100.0, 1e4]
+#: Below this, a float32 gradient rounds to 0 whatever the formula (the smallest normal float).
+FLOAT32_TINY = torch.finfo(torch.float32).tiny
+
+
+def exact_log_magnitudes(divergence: str, v: float) -> tuple[float, float]:
+    """log |∂L_D/∂f| and log |∂L_G/∂f| per sample (∂L_D/∂r = ∂L_G/∂f here) from the paper's
+    formulas, without any guard: how small the true gradients are, in log space."""
+    log_sigmoid = lambda x: -(max(-x, 0.0) + math.log1p(math.exp(-abs(x))))  # noqa: E731
+    g_slope = {"kl": 0.0, "pearson": 0.0, "reverse_kl": -v, "hellinger": -v}
+    conjugate_slope = {"kl": v - 1, "reverse_kl": 0.0, "hellinger": v}
+    if divergence == "js":
+        return log_sigmoid(v), log_sigmoid(-v)
+    if divergence == "pearson":
+        return math.log(abs(v / 2 + 1)), 0.0
+    return conjugate_slope[divergence], g_slope[divergence]
+
+
+def expected_fake_sign(divergence: str, v: float) -> float:
+    """Sign of ∂L_D/∂f: D lowers fake scores (f*∘g increasing), except Pearson's f*, which is
+    least at g(v) = v = -2, so D pulls fake scores towards -2 from either side."""
+    return math.copysign(1.0, v / 2 + 1) if divergence == "pearson" else 1.0
+
+
+@pytest.mark.parametrize("score", [s * sign for s in GUARD_SCORES for sign in (1, -1)])
+@pytest.mark.parametrize("divergence", list(TABLE_2))
+def test_fgan_gradients_keep_their_direction_past_the_overflow_guard(divergence, score) -> None:
+    """At ±60, ±100 and ±1e4 every loss and gradient is finite, and every gradient is nonzero
+    with the sign of the exact one (D raises reals, pushes fakes its way; G raises fakes):
+    the guard continues exp linearly above 50 (slope e^50, not 0) and as e^-50/(1 + (-50 - v))
+    below -50. The only zeros allowed are JS's σ tails where the exact gradient is itself below
+    float32's smallest number (the same as the cross-entropy of the BCE losses)."""
+    loss = FDivergence(divergence)
+    real = torch.full((4,), score, requires_grad=True)
+    fake = torch.full((4,), score, requires_grad=True)
+    d_loss, g_loss = loss.discriminator_loss(real, fake), loss.generator_loss(fake)
+    d_real, d_fake = torch.autograd.grad(d_loss, [real, fake])
+    (g_fake,) = torch.autograd.grad(g_loss, [fake])
+    assert torch.isfinite(d_loss) and torch.isfinite(g_loss)
+    log_fake, log_real = exact_log_magnitudes(divergence, score)
+    checks = [(d_real, -1.0, log_real), (d_fake, expected_fake_sign(divergence, score), log_fake)]
+    checks.append((g_fake, -1.0, log_real))  # L_G = -E g(f): the same slope as D's reals
+    for gradient, sign, log_magnitude in checks:
+        assert torch.isfinite(gradient).all()
+        may_underflow = log_magnitude - math.log(4) < math.log(FLOAT32_TINY)
+        if not may_underflow:
+            assert (torch.sign(gradient) == sign).all(), (gradient, sign)
+        else:
+            assert (torch.sign(gradient) * sign >= 0).all()
+
+
+def test_a_kl_critic_scoring_a_fake_at_60_is_pushed_down_hard() -> None:
+    """The case of the issue: the exact slope is e^59 ≈ 4e25; the old clamp at 50 gave 0. The
+    guard gives e^50/N: smaller than exact, but finite and pushing the right way."""
+    fake = torch.tensor([60.0], requires_grad=True)
+    FDivergence("kl").discriminator_loss(torch.zeros(1), fake).backward()
+    assert fake.grad.item() == pytest.approx(math.exp(50.0), rel=1e-5)

@@ -108,16 +108,29 @@ def test_gradient_penalty_is_finite_where_the_critic_is_flat() -> None:
     assert torch.isfinite(critic.weight.grad).all()
 
 
-def test_dragan_perturbs_reals_by_half_their_std_times_uniform_noise() -> None:
+def test_dragan_moves_each_real_by_a_random_share_of_half_its_std_times_uniform_noise() -> None:
+    """x̃ = x + α·0.5·std(x)·u: α ~ U[0, 1) one per sample, then u ~ U[0, 1) per element."""
     real = scaled_batch()
     spy = Spy()
+    torch.manual_seed(5)
     value = DRAGANPenalty(weight=10.0)(spy, real, torch.zeros_like(real)).item()
     perturbed = spy.points[0]
-    noise = (perturbed - real) / (0.5 * real.std())
-    assert noise.min() >= 0 and noise.max() < 1
-    assert noise.flatten().unique().numel() == noise.numel()  # drawn per element
+    torch.manual_seed(5)
+    alpha, noise = torch.rand(3, 1, 1, 1), torch.rand(SHAPE)
+    torch.testing.assert_close(perturbed, real + alpha * 0.5 * real.std() * noise)
+    assert alpha.flatten().unique().numel() == 3  # a share per sample ...
+    assert noise.flatten().unique().numel() == noise.numel()  # ... and noise per element
     expected = 10.0 * sum((n - 1) ** 2 for n in sample_norms(perturbed)) / 3
     assert value == pytest.approx(expected, rel=1e-5)
+
+
+def test_dragan_perturbs_by_half_of_the_full_amount_on_average() -> None:
+    """E α = ½: the mean shift is half that of x + 0.5·std(x)·u (the point before the fix)."""
+    real = torch.randn(4096, 1, 2, 2)
+    spy = Spy()
+    DRAGANPenalty()(spy, real, real)
+    shift = (spy.points[0] - real) / (0.5 * real.std())
+    assert shift.mean().item() == pytest.approx(0.25, abs=0.01)  # E[α·u] = ½·½
 
 
 @pytest.mark.parametrize(("penalty_cls", "on"), [(R1Penalty, "real"), (R2Penalty, "fake")])

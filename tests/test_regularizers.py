@@ -41,24 +41,32 @@ def lecam_value(real: Tensor, fake: Tensor, real_average: float, fake_average: f
 
 
 def test_lecam_is_its_formula_with_the_moving_averages_of_the_reference_code() -> None:
+    """google/lecam-gan (third_party/utils.py `ema_losses`, third_party/train_fns.py): D step t,
+    counted from 0, tracks the batch means while t < start_step; the penalty applies once
+    t > start_step, reading the averages this step has just updated."""
     lecam = LeCam(weight=0.5, decay=0.9, start_step=1)
     x = torch.zeros(4, 1)
     first = lecam.penalize(unused_critic, x, x, (REAL_SCORES, FAKE_SCORES))
-    assert first.item() == 0.0  # before start_step: averages track the batch means, no penalty
+    assert first.item() == 0.0  # t = 0 < start_step: averages track the batch means
     assert lecam.real_average.item() == pytest.approx(REAL_SCORES.mean().item())
     real2, fake2 = REAL_SCORES + 1, FAKE_SCORES - 1
     second = lecam.penalize(unused_critic, x, x, (real2, fake2))
     alpha_r = 0.9 * REAL_SCORES.mean().item() + 0.1 * real2.mean().item()
     alpha_f = 0.9 * FAKE_SCORES.mean().item() + 0.1 * fake2.mean().item()
     assert lecam.real_average.item() == pytest.approx(alpha_r)
-    assert second.item() == pytest.approx(0.5 * lecam_value(real2, fake2, alpha_r, alpha_f))
+    assert second.item() == 0.0  # t = 1 = start_step: the averages decay, no penalty yet
+    third = lecam.penalize(unused_critic, x, x, (real2, fake2))
+    alpha_r = 0.9 * alpha_r + 0.1 * real2.mean().item()
+    alpha_f = 0.9 * alpha_f + 0.1 * fake2.mean().item()
+    assert third.item() == pytest.approx(0.5 * lecam_value(real2, fake2, alpha_r, alpha_f))
 
 
 def test_lecam_gradient_flows_to_the_scores_not_through_the_averages() -> None:
     lecam = LeCam(weight=1.0, decay=0.0, start_step=0)  # averages = this batch's means
+    x = torch.zeros(4, 1)
+    lecam.penalize(unused_critic, x, x, (REAL_SCORES, FAKE_SCORES))  # t = 0: not yet applied
     real = REAL_SCORES.clone().requires_grad_(True)
     fake = FAKE_SCORES.clone().requires_grad_(True)
-    x = torch.zeros(4, 1)
     lecam.penalize(unused_critic, x, x, (real, fake)).backward()
     alpha_r, alpha_f = REAL_SCORES.mean().item(), FAKE_SCORES.mean().item()
     expected_real = [2 * max(0.0, r - alpha_f) / 4 for r in REAL_SCORES.tolist()]

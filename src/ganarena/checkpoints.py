@@ -3,7 +3,9 @@
 A checkpoint file is read with `weights_only=True` (tensors and plain containers only, so a
 checkpoint cannot run code); anything that is not a whole gan-arena checkpoint, or one that
 was written for other networks or data, stops the run with one line naming the file and what
-is wrong, before training.
+is wrong, before training. A write the file system refuses during training (a full disk)
+stops the run with one line naming the folder and the last complete checkpoint
+(`stopped_writing`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 
 import torch
 
-from ganarena.errors import GanArenaError
+from ganarena.errors import GanArenaError, load_refusal
+from ganarena.storage import describe, refused_write
 
 #: The settings a checkpoint's weights are tied to: other values cannot load into them.
 BINDING_SETTINGS = ("model", "conditioning.method", "loss._target_")
@@ -38,6 +41,45 @@ def newest_complete_checkpoint(folder: Path) -> Path | None:
     return next((path for path in candidates if is_complete(path)), None)
 
 
+class WritesRefused(GanArenaError):
+    """The file system refused one of the run's writes (full disk, quota, read-only or
+    unwritable folder): the run stopped, its last complete checkpoint whole."""
+
+
+def remove_incomplete(folder: Path) -> list[Path]:
+    """Delete the checkpoint files in `folder` that a failed write left unfinished (no torch
+    archive can be read from them); the complete ones stay."""
+    if not folder.is_dir():
+        return []
+    partial = [p for p in folder.glob("*.ckpt") if p.is_file() and not is_complete(p)]
+    partial += [p for p in folder.glob(".*.partial") if p.is_file()]
+    for path in partial:
+        path.unlink(missing_ok=True)
+    return partial
+
+
+def stopped_writing(
+    error: BaseException, output_dir: Path, checkpoint_dir: Path, resume: str
+) -> WritesRefused | None:
+    """When `error` is a write the file system refused: the one line to stop with, naming the
+    folder and the last complete checkpoint (unfinished checkpoint files removed); else None.
+    `resume` is the command that continues the run."""
+    refused = refused_write(error, output_dir)
+    if refused is None:
+        return None
+    remove_incomplete(checkpoint_dir)
+    # a copy that fails names its source first and its target second (shutil's do)
+    target = refused.filename2 or refused.filename
+    folder = Path(target).parent if target else output_dir
+    last = newest_complete_checkpoint(checkpoint_dir)
+    if last is None:
+        then = "no checkpoint was completed: free space there and start again"
+    else:
+        then = f"the last complete checkpoint is {last}: free space there, then `{resume}`"
+    reason = describe(refused)
+    return WritesRefused(f"the run stopped: cannot write in {folder} ({reason}); {then}")
+
+
 def read_checkpoint(path: Path) -> dict[str, Any]:
     """The checkpoint's contents, or a one-line error naming the file and the fault."""
     if not path.is_file():
@@ -52,7 +94,7 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as error:
-        reason = " ".join(str(error).split())[:160]
+        reason = load_refusal(error, limit=160)
         raise GanArenaError(f"checkpoint '{path}' cannot be read ({reason})") from None
     if not isinstance(checkpoint, Mapping) or "config" not in checkpoint.get(
         "hyper_parameters", {}

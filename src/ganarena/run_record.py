@@ -11,6 +11,7 @@ from outside keeps `running`, which the report counts as failed.
 from __future__ import annotations
 
 import json
+import logging
 import platform
 import time
 from collections.abc import Mapping, Sequence
@@ -24,7 +25,9 @@ from torch import nn
 
 from ganarena.config import CONFIG_DIR
 from ganarena.errors import GanArenaError
-from ganarena.storage import write_text_atomically
+from ganarena.storage import describe, write_text_atomically
+
+log = logging.getLogger(__name__)
 
 RUN_FILE = "run.json"
 RUN_FORMAT = "ganarena-run-1"
@@ -125,7 +128,7 @@ class RunRecord:
             "hparams": dict(description),
         }
         self._clock = time.perf_counter()
-        self._write()
+        self._write(required=True)
 
     def end(
         self, status: str, training_steps: int, kimg: float, error: BaseException | None = None
@@ -140,11 +143,25 @@ class RunRecord:
             steps_per_second=round(training_steps / seconds, 3) if seconds > 0 else None,
             kimg=kimg,
         )
-        self._write()
+        self._write(required=False)
 
-    def _write(self) -> None:
-        if self.rank_zero:
+    def _write(self, required: bool) -> None:
+        """Write `run.json`. A refused write is one line: at the start it stops the run (which
+        could write nothing else there either); at the end it is logged, so that it does not
+        hide why the run ended."""
+        if not self.rank_zero:
+            return
+        try:
             write_text_atomically(json.dumps(self.content, indent=2, default=str), self.path)
+        except OSError as error:
+            status = self.content["status"]
+            message = f"could not write {self.path} ({describe(error)})"
+            if required:
+                raise GanArenaError(
+                    f"{message}: make {self.path.parent} writable and free space there, or "
+                    "run elsewhere with hydra.run.dir=/path/to/a/writable/folder"
+                ) from None
+            log.error("%s: this run's outcome (%s) is not recorded there", message, status)
 
 
 def status_of(error: BaseException | None) -> str:

@@ -19,8 +19,13 @@ from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
-from ganarena.callbacks.last_checkpoint import LastCheckpoint
-from ganarena.checkpoints import check_fits, newest_complete_checkpoint, read_checkpoint
+from ganarena.callbacks.last_checkpoint import LastCheckpoint, resume_command
+from ganarena.checkpoints import (
+    check_fits,
+    newest_complete_checkpoint,
+    read_checkpoint,
+    stopped_writing,
+)
 from ganarena.cli import in_multirun
 from ganarena.compat import skip_nvml_probe_without_gpus
 from ganarena.data.base import GANDataModule
@@ -236,6 +241,11 @@ def train(cfg: DictConfig) -> float | None:
         raise error from None
     except BaseException as caught:
         error = caught
+        folder, resume = Path(output_dir), resume_command(output_dir)
+        refused = stopped_writing(caught, folder, folder / "checkpoints", resume)
+        if refused is not None:  # a full disk, say: one line, not the write's traceback
+            error = refused
+            raise refused from None
         if not isinstance(caught, RunInterrupted | SystemExit):
             log.error("the run failed; everything it wrote is in %s", output_dir)
         raise

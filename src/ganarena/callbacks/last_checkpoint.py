@@ -152,9 +152,13 @@ class LastCheckpoint(pl.Callback):
         if step == self._saved_step:
             return
         partial = self.path.with_name(f".{LAST}.partial")
-        trainer.save_checkpoint(partial, weights_only=False)  # by rank 0; ends in a barrier
-        if trainer.is_global_zero:
-            partial.replace(self.path)
+        try:
+            trainer.save_checkpoint(partial, weights_only=False)  # by rank 0; ends in a barrier
+            if trainer.is_global_zero:
+                partial.replace(self.path)
+        except BaseException:
+            partial.unlink(missing_ok=True)  # a failed write (a full disk, a kill) leaves none
+            raise
         self._saved_step = step
         self._last_save = time.monotonic()
 

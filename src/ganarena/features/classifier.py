@@ -7,13 +7,14 @@ FID/KID/precision-recall features, its logits give IS and class coverage.
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from ganarena.errors import GanArenaError
+from ganarena.errors import GanArenaError, load_refusal
 from ganarena.features.base import FeatureExtractor, FeatureOutputs, file_digest
 from ganarena.storage import save_atomically
 
@@ -103,15 +104,28 @@ class DomainClassifierFeatures(FeatureExtractor):
         }
 
 
-def load_classifier_checkpoint(path: Path) -> dict[str, Any]:
+def read_classifier_file(path: Path) -> dict[str, Any] | str:
+    """The classifier's state dict and metadata, read with `weights_only=True` (tensors and
+    plain containers only, so a file from elsewhere cannot run code when it is loaded); or,
+    when the file cannot serve, why not (a phrase that follows its name)."""
     if not path.is_file():
-        raise GanArenaError(
-            f"domain classifier '{path}' not found: train one with {train_command()}"
-        )
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+        return "not found"
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as error:
+        reason = load_refusal(error)
+        return f"cannot be read as weights only, the one way that runs no code in it ({reason})"
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+        return "is not a gan-arena domain classifier"
+    return checkpoint
+
+
+def load_classifier_checkpoint(path: Path) -> dict[str, Any]:
+    """`read_classifier_file`, or one line that names the file, the fault and the fix."""
+    checkpoint = read_classifier_file(path)
+    if isinstance(checkpoint, str):
         raise GanArenaError(
-            f"'{path}' is not a gan-arena domain classifier: train one with {train_command()}"
+            f"domain classifier '{path}' {checkpoint}: train one with {train_command()}"
         )
     return checkpoint
 
@@ -124,14 +138,16 @@ def save_classifier_checkpoint(
     net_options: dict[str, int],
     test_accuracy: float,
 ) -> Path:
-    """Write atomically (another rank or run may be reading the same cache path)."""
+    """Write atomically (another rank or run may be reading the same cache path): the state
+    dict and plain metadata (str, int, float, lists and dicts of them), which `torch.load`
+    reads with `weights_only=True`."""
     checkpoint = {
         "format": CHECKPOINT_FORMAT,
         "state_dict": network.state_dict(),
-        "data_name": data_name,
-        "sample_shape": list(sample_shape),
-        "num_classes": network.head.out_features,
-        "net": net_options,
-        "test_accuracy": test_accuracy,
+        "data_name": str(data_name),
+        "sample_shape": [int(size) for size in sample_shape],
+        "num_classes": int(network.head.out_features),
+        "net": {str(key): int(value) for key, value in net_options.items()},
+        "test_accuracy": float(test_accuracy),
     }
     return save_atomically(checkpoint, path)

@@ -15,7 +15,11 @@ from ganarena.data.in_memory import InMemoryDataset
 from ganarena.errors import GanArenaError
 from ganarena.features.base import FeatureExtractor, FeatureUnavailable
 from ganarena.features.channelwise import ChannelwiseFeatures
-from ganarena.features.classifier import DomainClassifierFeatures, train_command
+from ganarena.features.classifier import (
+    DomainClassifierFeatures,
+    read_classifier_file,
+    train_command,
+)
 from ganarena.features.classifier_training import train_domain_classifier
 from ganarena.features.inception import InceptionFeatures
 from ganarena.features.user_module import ModuleFeatures
@@ -97,13 +101,20 @@ def build_feature_extractor(spec: FeatureSpec, datamodule: GANDataModule) -> Fea
 
 
 def ensure_classifier(spec: FeatureSpec, datamodule: GANDataModule) -> Path:
-    """The classifier checkpoint; trained on the spot (once, cached) for small in-memory data."""
+    """The classifier checkpoint; trained on the spot (once, cached) for small in-memory data.
+
+    A cached classifier that cannot be read as weights only (an old or foreign file) is
+    trained again, with one line that says so; one given by `classifier_path` never is."""
     path = spec.classifier_file(datamodule)
-    if path.is_file():
-        return path
     command = train_command(datamodule.name.split("-")[0])
+    fault = "not found" if not path.is_file() else None
+    if fault is None and not spec.classifier_path:
+        checkpoint = read_classifier_file(path)
+        fault = checkpoint if isinstance(checkpoint, str) else None
+    if fault is None:
+        return path  # a classifier_path that cannot be read stops when it is loaded, in one line
     if spec.classifier_path or not spec.train_if_missing:
-        raise FeatureUnavailable(f"domain classifier '{path}' not found: train it with {command}")
+        raise FeatureUnavailable(f"domain classifier '{path}' {fault}: train it with {command}")
     if len(datamodule.sample_shape) != 3 or not datamodule.num_classes:
         raise FeatureUnavailable(f"{datamodule.name} is not labelled image data")
     dataset = datamodule.reference_dataset
@@ -112,13 +123,16 @@ def ensure_classifier(spec: FeatureSpec, datamodule: GANDataModule) -> Path:
         raise FeatureUnavailable(
             f"no domain classifier for {datamodule.name} at {path}: train it once with {command}"
         )
-    log.info(
-        "no domain classifier for %s yet: training one now and caching it at %s "
-        "(to train it explicitly: %s)",
-        datamodule.name,
-        path,
-        command,
-    )
+    if fault == "not found":
+        log.info(
+            "no domain classifier for %s yet: training one now and caching it at %s "
+            "(to train it explicitly: %s)",
+            datamodule.name,
+            path,
+            command,
+        )
+    else:
+        log.warning("the cached domain classifier %s %s: training it again", path, fault)
     train_domain_classifier(datamodule, path)
     return path
 

@@ -7,6 +7,8 @@ which shifts FID).
 
 from __future__ import annotations
 
+import io
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import torch
 from torch import Tensor
 
 from ganarena.compat import inception_features_and_logits
+from ganarena.errors import load_refusal
 from ganarena.features.base import FeatureExtractor, FeatureOutputs, FeatureUnavailable, file_digest
 
 INCEPTION_WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
@@ -71,19 +74,38 @@ class InceptionFeatures(FeatureExtractor):
 
 
 def load_inception(dims: int, weights_path: str | None, antialias: bool) -> torch.nn.Module:
-    """torchmetrics' never-training Inception; a failed download becomes one clear line."""
+    """torchmetrics' never-training Inception; a failed download becomes one clear line.
+
+    torch-fidelity reads a weights file with `weights_only=False`, which would run any code a
+    file from elsewhere holds: a file given by path (or already in torch's hub cache) is read
+    here first with `weights_only=True`, and those same checked bytes are what it loads."""
     from torchmetrics.image.fid import NoTrainInceptionV3
 
+    source = weights_path or cached_inception_weights()
     try:
         return NoTrainInceptionV3(
             name="inception-v3-compat",
             features_list=[str(dims), "logits_unbiased"],
-            feature_extractor_weights_path=weights_path,
+            feature_extractor_weights_path=None if source is None else checked_weights(source),
             antialias=antialias,
         )
-    except (OSError, RuntimeError) as error:  # URLError, no network, a bad download
-        reason = (str(error).splitlines() or [type(error).__name__])[0][:120]
-        source = "download failed" if weights_path is None else f"cannot load '{weights_path}'"
+    except (OSError, RuntimeError, pickle.UnpicklingError) as error:  # no network, a bad file
+        reason = load_refusal(error)
+        where = "download failed" if source is None else f"cannot load '{source}'"
         raise FeatureUnavailable(
-            f"no Inception weights ({source}: {reason}): {OFFLINE_HINT}"
+            f"no Inception weights ({where}: {reason}): {OFFLINE_HINT}"
         ) from error
+
+
+def cached_inception_weights() -> str | None:
+    """The weights torch-fidelity downloaded into torch's hub cache earlier, if any."""
+    path = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_WEIGHTS_FILE
+    return str(path) if path.is_file() else None
+
+
+def checked_weights(path: str) -> io.BytesIO:
+    """The file's bytes, once `torch.load(..., weights_only=True)` has read them: tensors and
+    plain containers only (UnpicklingError otherwise, before any code in it could run)."""
+    data = Path(path).read_bytes()
+    torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    return io.BytesIO(data)

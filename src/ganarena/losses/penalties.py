@@ -107,10 +107,13 @@ class MaxGradientPenalty(GradientNormPenalty):
 class DRAGANPenalty(GradientNormPenalty):
     """DRAGAN (Kodali et al. 2017): λ E (‖∇D(x̃)‖₂ - 1)² near the reals only.
 
-    x̃ = x + c·std(x)·u with u ~ U[0, 1) per element and std over the whole batch, c = 0.5,
-    as in the reference code (the paper writes Gaussian noise). Keeping D's gradient near 1
-    around the data removes the sharp peaks of D there that the authors blame for mode
-    collapse.
+    x̃ = x + α·c·std(x)·u with α ~ U[0, 1) per sample, u ~ U[0, 1) per element, std over the
+    whole batch and c = 0.5: the reference code's point (kodalinaveen3/DRAGAN, DRAGAN.ipynb,
+    which interpolates between x and its perturbation x + c·std(x)·u with a random α; the paper
+    writes Gaussian noise). α and u are drawn in that order, as PyTorch-StudioGAN's
+    `cal_dra_penalty` (src/utils/losses.py) draws them, so the same seed gives the same point.
+    Keeping D's gradient near 1 around the data removes the sharp peaks of D there that the
+    authors blame for mode collapse.
     """
 
     def __init__(self, weight: float = 10.0, perturbation: float = 0.5) -> None:
@@ -118,10 +121,13 @@ class DRAGANPenalty(GradientNormPenalty):
         self.weight = require_non_negative("DRAGANPenalty weight", weight, 10.0)
         self.perturbation = require_non_negative("DRAGANPenalty perturbation", perturbation, 0.5)
 
+    def points(self, real: Tensor) -> Tensor:
+        """x̃ = x + α·c·std(x)·u: each real moved by a random share α of its perturbation."""
+        alpha = per_sample_uniform(real)
+        return real + alpha * (self.perturbation * real.std() * torch.rand_like(real))
+
     def forward(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
-        real = real.detach()
-        perturbed = real + self.perturbation * real.std() * torch.rand_like(real)
-        norms = per_sample_norms(input_gradients(critic, perturbed))
+        norms = per_sample_norms(input_gradients(critic, self.points(real.detach())))
         return self.weight * (norms - 1).pow(2).mean()
 
     def extra_repr(self) -> str:

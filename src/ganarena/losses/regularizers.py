@@ -20,8 +20,10 @@ class LeCam(Penalty):
     """LeCam regularisation (Tseng et al. 2021): λ (E relu(D(x) - α_F)² + E relu(α_R - D(G(z)))²).
 
     α_R and α_F are exponential moving averages of the batch means of D(x) and D(G(z)), with
-    no gradient through them; they track the batch means (decay 0) for the first
-    `start_step` D steps and the penalty applies from then on, as in the reference code. The
+    no gradient through them, updated before the penalty reads them. As in the reference code
+    (google/lecam-gan, `ema_losses` and `GAN_training_function`, counting from 0), D step t
+    tracks the batch means (decay 0) while t < `start_step` and the penalty applies once
+    t > `start_step` (the reference counts training iterations; the same with n_critic = 1). The
     averages and the step count are buffers: checkpointed, restored on resume, and updated
     from batch means averaged over DDP ranks, so every rank holds the same values.
     """
@@ -48,11 +50,11 @@ class LeCam(Penalty):
         latents: Latents | None = None,
     ) -> Tensor:
         real_scores, fake_scores = self.scores_of(critic, real, fake, scores)
+        applies = self.steps > self.start_step  # a tensor: no host sync
         self.update(real_scores.detach(), fake_scores.detach())
         value = F.relu(real_scores - self.fake_average).pow(2).mean()
         value = value + F.relu(self.real_average - fake_scores).pow(2).mean()
-        applies = (self.steps > self.start_step).to(value.dtype)  # a tensor: no host sync
-        return self.weight * applies * value
+        return self.weight * applies.to(value.dtype) * value
 
     @torch.no_grad()
     def update(self, real_scores: Tensor, fake_scores: Tensor) -> None:
@@ -124,21 +126,35 @@ class Lazy(Penalty):
         return f"every={self.every}"
 
 
-def flip_and_translate(images: Tensor, fraction: float = 1 / 8, flip: bool = True) -> Tensor:
-    """CR's transform (Zhang et al. 2020): a random horizontal flip and a random integer
-    translation of up to `fraction` of the size, reflect-padded, drawn per sample."""
+def random_flip(images: Tensor) -> Tensor:
+    """Each image mirrored left-right with probability ½ (one U[0, 1) draw per image)."""
+    flips = torch.rand(images.shape[0], 1, device=images.device) < 0.5
+    return torch.where(flips[:, :, None, None], images.flip(3), images)
+
+
+def random_translation(images: Tensor, fraction: float = 1 / 8) -> Tensor:
+    """Each image shifted by whole pixels, up to int(fraction·H) rows and int(fraction·W)
+    columns (each axis its own limit and draw), reflect-padded, as the CR reference does."""
     n, _, height, width = images.shape
+    max_rows, max_cols = int(height * fraction), int(width * fraction)
+    shape = (n, 1, 1)
+    rows = torch.randint(-max_rows, max_rows + 1, shape, device=images.device)
+    cols = torch.randint(-max_cols, max_cols + 1, shape, device=images.device)
+    padded = F.pad(images, (max_cols, max_cols, max_rows, max_rows), mode="reflect")
+    rows = rows + max_rows + torch.arange(height, device=images.device)[None, :, None]
+    cols = cols + max_cols + torch.arange(width, device=images.device)[None, None, :]
+    index = torch.arange(n, device=images.device)[:, None, None]
+    return padded.permute(0, 2, 3, 1)[index, rows, cols].permute(0, 3, 1, 2)
+
+
+def flip_and_translate(images: Tensor, fraction: float = 1 / 8, flip: bool = True) -> Tensor:
+    """CR's transform (Zhang et al. 2020): a random horizontal flip, then a random integer
+    translation of up to int(fraction·H) and int(fraction·W) pixels, reflect-padded, drawn per
+    sample. The draws come in the order of PyTorch-StudioGAN's `apply_diffaug4cr`
+    (src/utils/cr.py: flips, then rows, then columns), so the same seed gives the same images."""
     if flip:
-        flips = torch.rand(n, 1, 1, 1, device=images.device) < 0.5
-        images = torch.where(flips, images.flip(3), images)
-    pad = max(1, round(fraction * height))
-    padded = F.pad(images, (pad, pad, pad, pad), mode="reflect")
-    shifts = torch.randint(0, 2 * pad + 1, (2, n), device=images.device)
-    rows = (torch.arange(height, device=images.device) + shifts[0, :, None])[:, None, :, None]
-    cols = (torch.arange(width, device=images.device) + shifts[1, :, None])[:, None, None, :]
-    index = torch.arange(n, device=images.device)[:, None, None, None]
-    channels = torch.arange(images.shape[1], device=images.device)[None, :, None, None]
-    return padded[index, channels, rows, cols]
+        images = random_flip(images)
+    return random_translation(images, fraction)
 
 
 class Consistency(Penalty):

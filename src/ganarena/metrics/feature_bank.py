@@ -9,6 +9,7 @@ extractor identity), and embeds the generated samples once per training step.
 from __future__ import annotations
 
 import logging
+import pickle
 from pathlib import Path
 from weakref import WeakKeyDictionary, ref
 
@@ -16,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ganarena.data.base import GANDataModule
+from ganarena.errors import GanArenaError, load_refusal
 from ganarena.features.base import FeatureExtractor, FeatureOutputs
 from ganarena.features.factory import FeatureSpec, build_feature_extractor
 from ganarena.ranks import barrier, rank_and_world_size, share_of
@@ -98,15 +100,33 @@ class FeatureBank:
         if key not in self._real:
             name = f"{self.datamodule.name}-{REAL_SPLIT}-{count}-{extractor.identity}.pt"
             path = Path(stats_dir) / name
-            if rank_and_world_size()[0] == 0 and not path.is_file():
-                samples = self.datamodule.real_samples(count)
-                outputs = embed(extractor, samples, batch_size).to("cpu")
-                save_atomically({"features": outputs.features, "logits": outputs.logits}, path)
-                log.info("real features of %s cached in %s", self.datamodule.name, path)
+            outputs: FeatureOutputs | str = "not computed here"
+            if rank_and_world_size()[0] == 0:
+                outputs = self._cached_or_computed(extractor, path, count, batch_size)
             barrier()
-            stored = torch.load(path, map_location="cpu", weights_only=True)
-            self._real[key] = FeatureOutputs(stored["features"], stored["logits"])
+            if isinstance(outputs, str):  # the other ranks read what rank 0 wrote
+                outputs = read_cached_features(path)
+            if isinstance(outputs, str):
+                raise GanArenaError(f"cached real features '{path}' {outputs}: delete the file")
+            self._real[key] = outputs
         return self._real[key]
+
+    def _cached_or_computed(
+        self, extractor: FeatureExtractor, path: Path, count: int, batch_size: int
+    ) -> FeatureOutputs:
+        """The cache at `path` when it reads as weights only; else computed and cached (an
+        old or foreign file with one line that says so)."""
+        cached = read_cached_features(path) if path.is_file() else None
+        if isinstance(cached, FeatureOutputs):
+            return cached
+        samples = self.datamodule.real_samples(count)
+        outputs = embed(extractor, samples, batch_size).to("cpu")
+        save_atomically({"features": outputs.features, "logits": outputs.logits}, path)
+        if cached is None:
+            log.info("real features of %s cached in %s", self.datamodule.name, path)
+        else:
+            log.warning("cached real features %s %s: computed them again", path, cached)
+        return outputs
 
     def fake(
         self,
@@ -127,6 +147,21 @@ class FeatureBank:
             self._fake_owner = ref(module)
         assert self._fake is not None
         return self._fake
+
+
+def read_cached_features(path: Path) -> FeatureOutputs | str:
+    """Cached features read with `weights_only=True` (tensors and plain containers only, so
+    a file from elsewhere cannot run code when it is loaded); or why they cannot be used."""
+    try:
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as error:
+        reason = load_refusal(error)
+        return f"cannot be read as weights only, the one way that runs no code in it ({reason})"
+    features = stored.get("features") if isinstance(stored, dict) else None
+    logits = stored.get("logits") if isinstance(stored, dict) else None
+    if not isinstance(features, Tensor) or not isinstance(logits, Tensor | None):
+        return "holds no feature tensors"
+    return FeatureOutputs(features, logits)
 
 
 _BANKS: WeakKeyDictionary[GANDataModule, FeatureBank] = WeakKeyDictionary()
