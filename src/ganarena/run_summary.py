@@ -1,13 +1,16 @@
-"""What a run is, said once at its start (rank 0): the summary a person reads.
+"""What a run says about itself: a summary at its start, a line at its end, and none of the
+library messages that say nothing true of it.
 
-`python src/train.py --cfg job` stays the full answer; this is the short one, with where
-each setting that the user did not choose came from (`ganarena.provenance`). Under a sweep
-(`-m`) the whole summary goes to the job's log file and the console gets one line per job.
+The summary is the short answer to what the run is (`python src/train.py --cfg job` stays
+the full one), with where each setting that the user did not choose came from
+(`ganarena.provenance`); rank 0 says it once. Under a sweep (`-m`) the whole summary goes to
+the job's log file and the console gets one line per job.
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -102,3 +105,44 @@ class RunSummary(pl.Callback):
             if isinstance(handler, logging.FileHandler):
                 handler.handle(record)
         log.info("job %s: %s; its summary is in %s", self.job["num"], lines[0], self.job["log"])
+
+
+#: Library messages that say nothing true of a gan-arena run: Lightning's ModelCheckpoint
+#: warns about pre-optimization state under manual optimization (the checkpoint holds the
+#: state after the training step, which is what resuming needs), about fewer batches per
+#: epoch than the logging interval (the rows count training steps across epochs), Lightning
+#: calls a torch function deprecated in torch 2.10, and it advertises a logger at start-up.
+QUIET_WARNINGS = (
+    "Using ModelCheckpoint with manual optimization",
+    r"The number of training batches \(\d+\) is smaller than the logging interval",
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+)
+QUIET_INFO = ("💡 Tip:",)
+
+
+class DropMessages(logging.Filter):
+    def __init__(self, starts: tuple[str, ...]) -> None:
+        super().__init__()
+        self.starts = starts
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.starts)
+
+
+def quiet_library_messages() -> None:
+    for message in QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, DropMessages) for f in rank_zero.filters):
+        rank_zero.addFilter(DropMessages(QUIET_INFO))
+
+
+def closing_summary(module: Any, seconds: float, output_dir: str) -> str:
+    """One line at the end of a run: its length and time, FID (final and best), outputs."""
+    minutes, rest = divmod(round(seconds), 60)
+    line = f"finished {module.training_steps:,} training steps in {minutes} min {rest:02d} s"
+    fid = [(row["val/fid"], step) for step, row in module.logger_rows.history if "val/fid" in row]
+    if fid:
+        best, best_step = min(fid)
+        line += f"; FID {fid[-1][0]:.2f} at the end, best {best:.2f} at step {best_step:,}"
+    return f"{line}; outputs in {output_dir}"

@@ -6,7 +6,6 @@ import logging
 import math
 import re
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,7 @@ from ganarena.run_record import (
     group_choices,
     status_of,
 )
-from ganarena.run_summary import RunSummary
+from ganarena.run_summary import RunSummary, closing_summary, quiet_library_messages
 
 log = logging.getLogger(__name__)
 
@@ -176,36 +175,6 @@ def checkpoint_to_resume(cfg: DictConfig) -> Path | None:
     return found
 
 
-#: Library messages that say nothing true of a gan-arena run: Lightning's ModelCheckpoint
-#: warns about pre-optimization state under manual optimization (the checkpoint holds the
-#: state after the training step, which is what resuming needs), about fewer batches per
-#: epoch than the logging interval (the rows count training steps across epochs), Lightning
-#: calls a torch function deprecated in torch 2.10, and it advertises a logger at start-up.
-QUIET_WARNINGS = (
-    "Using ModelCheckpoint with manual optimization",
-    r"The number of training batches \(\d+\) is smaller than the logging interval",
-    r"`isinstance\(treespec, LeafSpec\)` is deprecated",
-)
-QUIET_INFO = ("💡 Tip:",)
-
-
-class DropMessages(logging.Filter):
-    def __init__(self, starts: tuple[str, ...]) -> None:
-        super().__init__()
-        self.starts = starts
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(self.starts)
-
-
-def quiet_library_messages() -> None:
-    for message in QUIET_WARNINGS:
-        warnings.filterwarnings("ignore", message=message)
-    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
-    if not any(isinstance(f, DropMessages) for f in rank_zero.filters):
-        rank_zero.addFilter(DropMessages(QUIET_INFO))
-
-
 def train(cfg: DictConfig) -> float | None:
     """Fit the configured GAN; return `cfg.optimized_metric` for sweeps (None if unset)."""
     quiet_library_messages()
@@ -284,17 +253,6 @@ def sigterm_message(trainer: pl.Trainer, output_dir: str) -> str:
         if isinstance(callback, LastCheckpoint) and callback.stop_message:
             return callback.stop_message
     return f"stopped by SIGTERM; no checkpoint callback saved it: see {output_dir}"
-
-
-def closing_summary(module: GANModule, seconds: float, output_dir: str) -> str:
-    """One line at the end of a run: its length and time, FID (final and best), outputs."""
-    minutes, rest = divmod(round(seconds), 60)
-    line = f"finished {module.training_steps:,} training steps in {minutes} min {rest:02d} s"
-    fid = [(row["val/fid"], step) for step, row in module.logger_rows.history if "val/fid" in row]
-    if fid:
-        best, best_step = min(fid)
-        line += f"; FID {fid[-1][0]:.2f} at the end, best {best:.2f} at step {best_step:,}"
-    return f"{line}; outputs in {output_dir}"
 
 
 def metric_value(trainer: pl.Trainer, module: GANModule, name: str | None) -> float | None:
