@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ganarena.report.runs import Run
+from ganarena.report.search import searches_markdown
 from ganarena.report.summary import RUN_FIGURES, Table, flatten, split_differences, value_of
 
 #: Table columns after the run counts: (figure key, heading, format, scale).
@@ -120,6 +121,7 @@ def report_markdown(
     warnings: Sequence[str],
     compares: str,
     folder: Path,
+    searches: Sequence[dict[str, Any]] = (),
 ) -> str:
     counts = {status: sum(run.status == status for run in runs) for status in ("finished",)}
     parts = [
@@ -128,6 +130,7 @@ def report_markdown(
     ]
     if warnings:
         parts += ["## Warnings", "\n".join(f"- {warning}" for warning in warnings)]
+    parts += searches_markdown(searches)
     parts += ["## What was compared", differences_markdown(runs, compares)]
     for table, figures in tables:
         parts += [
