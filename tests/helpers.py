@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -37,6 +40,35 @@ FAST = [
 #: Short runs with their metrics on, their length set by `train_steps`: every resumable state
 #: takes part.
 STEPS = [o for o in FAST if "limit_train_batches" not in o and "max_epochs" not in o]
+
+
+#: A run that diverges at its first step: D's learning rate 1e38, the NaN guard every step.
+DIVERGES = ["optimizer.discriminator.lr=1e38", "callbacks.nan_guard.every_n_steps=1"]
+
+
+def short_runs(classifier_dir: Path, data_dir: Path) -> list[str]:
+    """FAST for a multirun in another process: the shared classifier, FID every 2 steps."""
+    return [
+        *[o for o in FAST if "classifier_dir" not in o],
+        f"callbacks.metric_features.classifier_dir={classifier_dir}",
+        "callbacks.fid.every_n_steps=2",
+        f"paths.data_dir={data_dir}",
+    ]
+
+
+def run_script(script: str, *arguments: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """`python src/<script> ARGUMENTS` from the repository, offline; it must succeed."""
+    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1"}
+    result = subprocess.run(
+        [sys.executable, f"src/{script}", *arguments],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
 
 
 def last(run: Path) -> Path:

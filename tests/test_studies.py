@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import math
-import os
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,18 +19,19 @@ from ganarena.report import make_report
 from ganarena.training import train
 
 from .helpers import (
+    DIVERGES,
     FAST,
-    REPO_ROOT,
     column,
     metric_overrides,
     read_metrics,
+    run_script,
+    short_runs,
     wandb_config,
     wandb_records,
     wandb_summary,
 )
 
 NO_LOGGER = [override for override in FAST if not override.startswith("logger=")]
-DIVERGES = ["optimizer.discriminator.lr=1e38", "callbacks.nan_guard.every_n_steps=1"]
 
 
 def test_an_offline_wandb_run_carries_the_chosen_loss_its_settings_and_best_fid(
@@ -126,29 +123,6 @@ def test_every_study_and_search_composes_and_names_its_sweep_folder(compose_conf
 # --- real multiruns and the report ------------------------------------------------------------
 
 
-def run_script(script: str, *arguments: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1"}
-    result = subprocess.run(
-        [sys.executable, f"src/{script}", *arguments],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
-
-
-def short_runs(classifier_dir: Path, data_dir: Path) -> list[str]:
-    return [
-        *[o for o in FAST if "classifier_dir" not in o],
-        f"callbacks.metric_features.classifier_dir={classifier_dir}",
-        "callbacks.fid.every_n_steps=2",
-        f"paths.data_dir={data_dir}",
-    ]
-
-
 def best_fid(run: Path) -> float:
     return min(column(read_metrics(run), "val/fid"))
 
@@ -199,34 +173,6 @@ def test_a_two_loss_two_seed_study_reports_what_its_runs_logged(tmp_path, classi
     }
     assert all(Image.open(figure).size[0] > 200 for figure in figures)
     assert "![Best FID of each run](best_fid_of_each_run_digits_8.png)" in markdown
-
-
-@pytest.mark.slow
-def test_an_optuna_search_goes_on_past_a_diverged_trial_and_reports_it(tmp_path, classifier_dir):
-    search = tmp_path / "search"
-    trials = [
-        "hydra.sweeper.n_trials=3",
-        # Random sampling with this seed draws D's learning rate 1e38 (it diverges), 2e-4, 1e-3.
-        "hydra.sweeper.sampler.seed=2",
-        "optimizer.discriminator.lr=choice(2e-4,1e-3,1e38)",
-        "optimizer.generator.lr=choice(2e-4)",
-        "optimizer.generator.betas.0=choice(0.5)",
-        "optimizer.discriminator.betas.0=choice(0.5)",
-    ]
-    common = short_runs(classifier_dir, tmp_path / "data")
-    search_options = ["hparams_search=adam", "loss=nonsaturating", *trials, DIVERGES[1]]
-    run_script("train.py", "-m", *search_options, *common, f"hydra.sweep.dir={search}")
-    results = yaml.safe_load((search / "optimization_results.yaml").read_text())
-    assert results["best_params"]["optimizer.discriminator.lr"] in (2e-4, 1e-3)
-    assert math.isfinite(results["best_value"])
-    run_script("report.py", f"study_dir={search}")
-    (row,) = json.loads((search / "report.json").read_text())["tables"][0]["rows"]
-    assert (row["runs"], row["finished"], row["diverged"]) == (3, 2, 1)
-    (table,) = json.loads((search / "report.json").read_text())["tables"]
-    curve = table["budgets"]["nonsaturating"]
-    assert (curve["trials"], curve["unfinished"]) == (3, 1)
-    assert curve["expected"][0] == pytest.approx(statistics.fmean(row["best_fid"]["values"]))
-    assert (search / "expected_best_of_k_trials_digits_8.png").is_file()
 
 
 def test_report_of_a_folder_without_runs_says_so_in_one_line(tmp_path) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from ganarena.report.columns import BY_KEY, Column
 from ganarena.report.ranking import Ranking
 from ganarena.report.runs import Run
+from ganarena.report.search_record import searches_markdown
 from ganarena.report.statistics import ALPHA, BOOTSTRAP_RESAMPLES, MOST_SEEDS, POWER
 from ganarena.report.summary import RUN_FIGURES, Table, flatten, split_differences, value_of
 
@@ -229,6 +230,7 @@ def report_markdown(
     warnings: Sequence[str],
     compares: str,
     folder: Path,
+    searches: Sequence[dict[str, Any]] = (),
 ) -> str:
     finished = sum(run.status == "finished" for run in runs)
     parts = [
@@ -239,6 +241,7 @@ def report_markdown(
     ]
     if warnings:
         parts += ["## Warnings", "\n".join(f"- {warning}" for warning in warnings)]
+    parts += searches_markdown(searches)
     parts += ["## What was compared", differences_markdown(runs, compares)]
     for table, figures in tables:
         parts += [

@@ -14,6 +14,7 @@ from ganarena.report import statistics as st
 from ganarena.report.document import report_markdown
 from ganarena.report.figures import slug, table_figures
 from ganarena.report.runs import Run, find_runs
+from ganarena.report.search_record import read_searches
 from ganarena.report.summary import RUN_FIGURES, Table, tables
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,11 @@ def make_report(cfg: DictConfig) -> Path:
     title = f"Study report: {', '.join(names)}" if names else "Study report"
     listed = ",".join(str(d) for d in directories)
     command = f"python src/report.py study_dir={listed if len(directories) == 1 else f'[{listed}]'}"
-    markdown = report_markdown(title, command, runs, drawn, warnings, compares, folder)
+    searches = read_searches(directories, warnings)
+    markdown = report_markdown(title, command, runs, drawn, warnings, compares, folder, searches)
     (folder / "report.md").write_text(markdown)
-    (folder / "report.json").write_text(json.dumps(as_json(runs, made, warnings), indent=2))
+    content = {**as_json(runs, made, warnings), "searches": searches}
+    (folder / "report.json").write_text(json.dumps(content, indent=2))
     for warning in warnings:
         log.warning("%s", warning)
     if wants_wandb(cfg.get("wandb", "auto"), runs):
