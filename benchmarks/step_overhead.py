@@ -87,7 +87,7 @@ class HandStep:
 
     def __call__(self, real: torch.Tensor) -> None:
         generator, discriminator, loss = self.generator, self.discriminator, self.loss
-        z = torch.randn(real.shape[0], generator.latent_dim)
+        z = torch.randn(real.shape[0], generator.latent_dim, device=real.device)
         with torch.no_grad():
             fake = generator(z)
         loss_d = loss.discriminator_loss(discriminator(real), discriminator(fake))
@@ -102,19 +102,30 @@ class HandStep:
         discriminator.requires_grad_(True)
 
 
-def hand_written(overrides: list[str], steps: int, warmup: int) -> float:
-    """Seconds for `steps` hand-written training steps (after `warmup` untimed ones)."""
+def synchronize(device: torch.device | str) -> None:
+    """Wait for the work queued on `device`: a CUDA host runs ahead of its GPU, and a clock
+    read must cover the steps it times."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def hand_written(overrides: list[str], steps: int, warmup: int, device: str = "cpu") -> float:
+    """Seconds for `steps` hand-written training steps (after `warmup` untimed ones) on
+    `device`, each batch copied there from the host loader."""
     datamodule, module = compose_run(overrides)
+    module.to(device)
     step, loader = HandStep(module), datamodule.train_dataloader()
     done, start = 0, time.perf_counter()
     while done < warmup + steps:
         for real, _ in loader:
-            step(real)
+            step(real.to(device, non_blocking=True))
             done += 1
             if done == warmup:
+                synchronize(device)
                 start = time.perf_counter()
             if done == warmup + steps:
                 break
+    synchronize(device)
     return time.perf_counter() - start
 
 
@@ -129,8 +140,10 @@ class StepTimer(pl.Callback):
     def on_train_batch_end(self, trainer, pl_module, *args) -> None:
         step = pl_module.training_steps
         if step == self.warmup:
+            synchronize(pl_module.device)
             self.start = time.perf_counter()
         elif step == self.last:
+            synchronize(pl_module.device)
             self.seconds = time.perf_counter() - self.start
             if self.path and trainer.is_global_zero:
                 Path(self.path).write_text(json.dumps({"seconds": self.seconds}))

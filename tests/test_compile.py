@@ -166,3 +166,25 @@ def test_data_on_device_without_a_gan_data_module_says_what_it_needs() -> None:
     needs = r"data_on_device=true needs a ganarena\.data\.GANDataModule"
     with pytest.raises(GanArenaError, match=needs):
         trainer.fit(module, datamodule=PlainDataModule())
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        (True, {"mode": None}),
+        ("reduce-overhead", {"mode": "reduce-overhead"}),  # inductor with CUDA graphs
+        ("max-autotune", {"mode": "max-autotune"}),
+        ("aot_eager", {"backend": "aot_eager"}),
+    ],
+)
+def test_compile_names_an_inductor_mode_or_a_backend(monkeypatch, setting, expected) -> None:
+    calls = []
+    monkeypatch.setattr(torch, "compile", lambda network, **options: calls.append(options))
+    adam = functools.partial(torch.optim.Adam, lr=2e-4)
+    shape = (1, 8, 8)
+    module = GANModule(
+        DCGANGenerator(shape), DCGANDiscriminator(shape), NonSaturating(), adam, adam,
+        compile_networks=setting,
+    )  # fmt: skip
+    module._compiled(module.generator)
+    assert calls == [expected]

@@ -43,6 +43,9 @@ from ganarena.schedules import Constant, LearningRateSchedule
 from ganarena.seeding import seed_draws, step_seed
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
+#: `compile` values that name a mode of torch's default compiler (inductor) rather than a
+#: backend: `reduce-overhead` replays each compiled graph as a CUDA graph.
+INDUCTOR_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 @contextmanager
@@ -126,7 +129,8 @@ class GANModule(pl.LightningModule):
             None if ema_decay is None else GeneratorAverage(generator, ema_decay)
         )
         #: GPU fast paths: torch.compile G and D for the adversarial passes (True: inductor,
-        #: or a backend's name), NHWC memory, in-memory data kept on the device.
+        #: one of INDUCTOR_MODES, or a backend's name), NHWC memory, in-memory data kept on
+        #: the device.
         self.compile_networks = compile_networks
         self.channels_last = channels_last
         self.data_on_device = data_on_device
@@ -281,10 +285,12 @@ class GANModule(pl.LightningModule):
     def _compiled(self, network: nn.Module) -> Callable[..., Tensor]:
         """`network` compiled when `compile_networks` is set (else itself). Freezing the other
         network happens outside the compiled region: dynamo keeps one graph per state."""
-        if not self.compile_networks:
+        setting = self.compile_networks
+        if not setting:
             return network
-        backend = "inductor" if self.compile_networks is True else str(self.compile_networks)
-        return torch.compile(network, backend=backend)
+        if setting is True or setting in INDUCTOR_MODES:
+            return torch.compile(network, mode=None if setting is True else setting)
+        return torch.compile(network, backend=str(setting))
 
     def score(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """D's scores of `x` (augmented, when D's inputs are) and, for AC-GAN, its class
