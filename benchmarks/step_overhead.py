@@ -20,6 +20,7 @@ calls through its public API; `user` minus `stripped` is the callbacks and logge
 
     python benchmarks/step_overhead.py                    # all three configurations
     python benchmarks/step_overhead.py --configs compact-8 --steps 3000 --repeats 5
+    python benchmarks/step_overhead.py --where --configs compact-8   # where the time goes
 """
 
 from __future__ import annotations
@@ -162,6 +163,74 @@ def stripped(overrides: list[str], steps: int, warmup: int) -> float:
     return timer.seconds
 
 
+class BatchTimer(pl.Callback):
+    """Seconds from the end of batch `warmup` to the end of the fit's last batch."""
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup, self.batches, self.seconds = warmup, 0, 0.0
+
+    def on_train_batch_end(self, trainer, pl_module, *args) -> None:
+        self.batches += 1
+        if self.batches == self.warmup:
+            self.start = time.perf_counter()
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+class EmptyStep(GANModule):
+    """Lightning's loop with a training step that does nothing: its own cost per batch."""
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        pass
+
+
+class RawUpdates(GANModule):
+    """GANModule whose updates skip Lightning: the torch optimizer and `backward` directly
+    (Lightning then counts no optimizer steps: for measuring only)."""
+
+    def update(self, optimizer, total: torch.Tensor) -> None:
+        optimizer.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.optimizer.step()
+
+
+def per_batch_ms(module_class: type[GANModule], overrides: list[str], batches: int) -> float:
+    """Milliseconds per batch of `module_class` (built as GANModule is) under a bare Trainer,
+    over whole epochs of at least `batches` batches, after a first tenth."""
+    datamodule, module = compose_run(overrides)
+    module.__class__ = module_class
+    epochs = -(-batches // len(datamodule.train_dataloader()))
+    timer = BatchTimer(warmup=max(batches // 10, 1))
+    trainer = pl.Trainer(
+        accelerator="cpu", max_epochs=epochs, logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, callbacks=[timer],
+    )  # fmt: skip
+    trainer.fit(module, datamodule=datamodule)
+    return 1e3 * timer.seconds / (timer.batches - timer.warmup)
+
+
+def where_the_time_goes(name: str, steps: int, repeats: int) -> str:
+    """Per-step costs that add up to the stripped path's: the hand-written step, Lightning's
+    loop around an empty step, the module with updates outside Lightning, the module (the
+    best of `repeats` alternations each)."""
+    overrides = CONFIGURATIONS[name]
+    warmup = max(steps // 10, 5)
+    runs: dict[str, list[float]] = {"hand": [], "loop": [], "raw": [], "module": []}
+    for _ in range(repeats):
+        runs["hand"].append(1e3 * hand_written(overrides, steps, warmup) / steps)
+        runs["loop"].append(per_batch_ms(EmptyStep, overrides, steps))
+        runs["raw"].append(per_batch_ms(RawUpdates, overrides, steps))
+        runs["module"].append(per_batch_ms(GANModule, overrides, steps))
+    hand, loop, raw, module = (min(times) for times in runs.values())
+    return (
+        f"{name}, ms per training step: hand-written {hand:.2f}; Lightning's loop around an "
+        f"empty step {loop:.2f}; GANModule with its updates outside Lightning {raw:.2f}; "
+        f"GANModule {module:.2f} (its updates through manual_backward and "
+        f"LightningOptimizer.step: {module - raw:+.2f})"
+    )
+
+
 def user(overrides: list[str], steps: int, warmup: int) -> float:
     """Seconds for `steps` training steps of `python src/train.py` (its end-of-run save,
     which a hand-written loop does not make, falls after the last timed step)."""
@@ -229,6 +298,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch threads, every loop")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--where", action="store_true", help="only where the time goes")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the user path's own process
@@ -237,6 +307,10 @@ def main() -> None:
         f"torch threads {args.threads}, torch {torch.__version__}, lightning {pl.__version__}; "
         f"best of {args.repeats}"
     )
+    if args.where:
+        for name in args.configs:
+            print(where_the_time_goes(name, args.steps or DEFAULT_STEPS[name], args.repeats))
+        return
     results = []
     for name in args.configs:
         steps = args.steps or DEFAULT_STEPS[name]
