@@ -73,13 +73,15 @@ def test_the_strategy_is_written_in_the_trainer_configs(compose_config) -> None:
     assert compose_config("trainer=ddp_cpu").trainer.strategy == "gan_ddp"
 
 
-def test_several_devices_without_gan_ddp_stop_before_training(compose_config) -> None:
+def test_several_devices_under_a_strategy_that_cannot_train_a_gan_stop_before_training(
+    compose_config,
+) -> None:
     from ganarena.training import train
 
-    cfg = compose_config(*FAST, "trainer.devices=2")
+    cfg = compose_config(*FAST, "trainer.devices=2", "trainer.strategy=ddp")
     with pytest.raises(GanArenaError, match="need the GAN data-parallel strategy") as error:
         train(cfg)
-    assert "trainer=ddp_cpu" in str(error.value) and "\n" not in str(error.value)
+    assert "trainer.strategy=gan_ddp" in str(error.value) and "\n" not in str(error.value)
 
 
 def test_no_config_names_a_resolver_of_ours() -> None:

@@ -68,7 +68,7 @@ def test_a_value_set_on_the_command_line_is_named_as_such(compose_config, caplog
 def test_a_later_config_wins_over_a_tuned_file_as_in_the_defaults_list() -> None:
     choices = {**DEFAULT_CHOICES, "tuned": TUNED, "lr_schedule": "constant"}
     settings = trace(choices, ["lr_schedule=constant"]).settings
-    assert settings["lr_schedule._target_"] == "command line"
+    assert settings["lr_schedule._target_"] == "lr_schedule (constant)"
     assert settings["trainer.max_epochs"] == f"tuned ({TUNED})"
 
 
@@ -94,3 +94,13 @@ def test_the_report_names_the_tuned_file_instead_of_its_values(tmp_path) -> None
     run = Run(tmp_path, "finished", hparams={"provenance": provenance})
     settings = {"optimizer.generator.lr": "0.002", "trainer.max_epochs": "160", "n_critic": "5"}
     assert shown_settings(settings, run) == f"`n_critic=5`, {source}"
+
+
+def test_a_search_presets_values_are_its_own_even_when_chosen_on_the_command_line() -> None:
+    """`hparams_search=adam` sets `optimized_metric` and interpolates hydra's choices: its
+    file is read as written, not resolved."""
+    choices = {**DEFAULT_CHOICES, "loss": "nonsaturating", "hparams_search": "adam"}
+    provenance = trace(choices, ["hparams_search=adam"])
+    assert provenance.choices["hparams_search"] == "command line"
+    assert provenance.settings["optimized_metric"] == "hparams_search (adam)"
+    assert not any(key.startswith("hydra.") for key in provenance.settings)

@@ -72,9 +72,10 @@ def defaults_overrides(path: Path) -> Iterator[tuple[str, str]]:
 
 
 def leaf_keys(node: object, prefix: str = "") -> Iterator[str]:
-    if isinstance(node, DictConfig):
+    """The dotted keys of a config file's values (`hydra.*`, where the run is, left out)."""
+    if isinstance(node, dict):
         for key, value in node.items():
-            if key != "defaults":
+            if key != "defaults" and f"{prefix}{key}" != "hydra":
                 yield from leaf_keys(value, f"{prefix}{key}.")
     else:
         yield prefix.rstrip(".")
@@ -87,7 +88,8 @@ def keys_set_by(group: str, option: str) -> list[str]:
         return []
     is_global = "@package _global_" in path.read_text().split("\n", 1)[0]
     prefix = "" if is_global else f"{group.replace('/', '.')}."
-    return [f"{prefix}{key}" for key in leaf_keys(OmegaConf.load(path))]
+    values = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    return [f"{prefix}{key}" for key in leaf_keys(values)]
 
 
 def trace(choices: Mapping[str, str], overrides: Sequence[str]) -> Provenance:
@@ -115,8 +117,9 @@ def trace(choices: Mapping[str, str], overrides: Sequence[str]) -> Provenance:
     for group in SETTING_GROUPS:
         option = choices.get(group)
         if option and config_file(group, option).is_file():
-            source = "command line" if group in typed else f"{group} ({option})"
-            provenance.settings.update(dict.fromkeys(keys_set_by(group, option), source))
+            provenance.settings.update(
+                dict.fromkeys(keys_set_by(group, option), f"{group} ({option})")
+            )
     for key in typed - set(choices):
         provenance.settings[key] = "command line"
     return provenance

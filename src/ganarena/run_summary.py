@@ -28,7 +28,7 @@ def sources(provenance: Provenance, *groups: str) -> str:
     by_source: dict[str, list[str]] = {}
     for key, source in provenance.settings.items():
         group = next((g for g in groups if key == g or key.startswith(f"{g}.")), None)
-        if group is not None:
+        if group is not None and not source.startswith(f"{group} ("):  # the choice says it
             name = key.removeprefix(f"{group}.") if key != group else key
             by_source.setdefault(source, []).append(group if name == "_target_" else name)
     notes += [f"{', '.join(keys)}: {source}" for source, keys in by_source.items()]
