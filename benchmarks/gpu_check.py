@@ -52,13 +52,11 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
-from step_overhead import REPO, SAMPLE_METRICS, hand_written
+from omegaconf import DictConfig
+from step_overhead import SAMPLE_METRICS, hand_written
 
-from ganarena.config import CONFIG_DIR
+from ganarena.config import compose_job
 from ganarena.run_length import ends_fit
 from ganarena.training import train
 
@@ -151,18 +149,8 @@ class Settings:
 
 # -- the runs ---------------------------------------------------------------------------------
 def compose_user_run(overrides: list[str], output_dir: Path) -> DictConfig:
-    """`configs/train.yaml` composed as `python src/train.py <overrides>` would, its outputs in
-    `output_dir` (as tests/conftest.py does)."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose("train", overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.paths.root_dir = str(REPO)
-        cfg.paths.output_dir = str(output_dir)
-        cfg.hydra.runtime.output_dir = str(output_dir)
-        cfg.hydra.job.num = 0
-    HydraConfig.instance().set_config(cfg)
-    return cfg
+    """`configs/train.yaml` composed as `python src/train.py <overrides>` would."""
+    return compose_job(overrides, output_dir)
 
 
 def trainer_overrides(device: str, precision: str = "32-true") -> list[str]:

@@ -38,11 +38,9 @@ from pathlib import Path
 
 import lightning.pytorch as pl
 import torch
-from hydra import compose, initialize_config_dir
-from omegaconf import open_dict
 
 from ganarena.compat import skip_nvml_probe_without_gpus
-from ganarena.config import CONFIG_DIR
+from ganarena.config import compose_job
 from ganarena.gan_module import GANModule
 from ganarena.training import build_module, instantiate
 
@@ -66,10 +64,7 @@ SAMPLE_METRICS = ("fid", "precision_recall", "class_coverage", "conditional_accu
 
 def compose_run(overrides: list[str]):
     """The data module and GAN module `python src/train.py <overrides>` would build."""
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
-    with open_dict(cfg):
-        cfg.paths.root_dir = str(REPO)
+    cfg = compose_job(overrides, Path(tempfile.gettempdir()) / "step_overhead")
     torch.manual_seed(0)
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")

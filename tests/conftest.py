@@ -9,16 +9,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from ganarena.config import CONFIG_DIR
+from ganarena.config import compose_job
 from ganarena.data import DigitsDataModule
 from ganarena.features import train_domain_classifier
-
-from .helpers import REPO_ROOT
 
 # The tests' networks are tiny: one thread each is as fast, and runs well on a busy machine.
 torch.set_num_threads(1)
@@ -30,17 +26,11 @@ Compose = Callable[..., DictConfig]
 
 
 def compose_train_config(output_dir: Path, overrides: list[str]) -> DictConfig:
-    """Compose `configs/train.yaml` as `src/train.py` would, with its outputs in `output_dir`."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+    """Compose `configs/train.yaml` as `src/train.py` would, with its outputs (and its data)
+    in `output_dir`."""
+    cfg = compose_job(overrides, output_dir)
     with open_dict(cfg):
-        cfg.paths.root_dir = str(REPO_ROOT)
-        cfg.paths.output_dir = str(output_dir)
         cfg.paths.data_dir = str(output_dir / "data")
-        cfg.hydra.runtime.output_dir = str(output_dir)
-        cfg.hydra.job.num = 0
-    HydraConfig.instance().set_config(cfg)
     return cfg
 
 
