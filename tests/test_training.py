@@ -183,7 +183,7 @@ def test_step_seeding_on_the_cpu_draws_what_torch_manual_seed_draws() -> None:
 
 
 def test_a_frozen_network_gets_no_gradients_and_keeps_its_own_frozen_parameters() -> None:
-    from ganarena.gan_module import frozen
+    from ganarena.networks.modes import frozen
 
     generator, discriminator = (
         torch.nn.Linear(2, 2),

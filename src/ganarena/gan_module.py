@@ -18,8 +18,7 @@ Vocabulary, used alike in code, configs, logs and docs:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +35,8 @@ from ganarena.errors import GanArenaError
 from ganarena.logger_rows import LoggerRows
 from ganarena.loggers import forget_rows_after
 from ganarena.losses import GANLoss, Latents
-from ganarena.networks.averaging import GeneratorAverage, eval_mode
+from ganarena.networks.averaging import GeneratorAverage
+from ganarena.networks.modes import eval_mode, frozen
 from ganarena.options import require_int
 from ganarena.run_length import ends_fit, planned_training_steps
 from ganarena.schedules import Constant, LearningRateSchedule
@@ -46,20 +46,6 @@ OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 #: `compile` values that name a mode of torch's default compiler (inductor) rather than a
 #: backend: `reduce-overhead` replays each compiled graph as a CUDA graph.
 INDUCTOR_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
-
-
-@contextmanager
-def frozen(network: nn.Module) -> Iterator[None]:
-    """`network` gets no gradients inside: the other network's step. Parameters that were
-    frozen before stay frozen after."""
-    parameters = [p for p in network.parameters() if p.requires_grad]
-    for parameter in parameters:
-        parameter.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for parameter in parameters:
-            parameter.requires_grad_(True)
 
 
 def critic_of(

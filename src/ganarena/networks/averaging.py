@@ -10,13 +10,12 @@ raw generator, so the average changes what is measured and drawn, not the game.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
 
 from ganarena.errors import GanArenaError
+from ganarena.networks.modes import eval_mode
 
 
 def check_decay(decay: float) -> float:
@@ -26,17 +25,6 @@ def check_decay(decay: float) -> float:
             "from the raw generator"
         )
     return float(decay)
-
-
-@contextmanager
-def eval_mode(network: nn.Module) -> Iterator[None]:
-    """Run `network` in eval mode, then give it back the mode it had."""
-    was_training = network.training
-    network.eval()
-    try:
-        yield
-    finally:
-        network.train(was_training)
 
 
 class GeneratorAverage(nn.Module):
