@@ -17,6 +17,7 @@ from ganarena.errors import GanArenaError
 from ganarena.gan_module import GANModule
 from ganarena.losses import NonSaturating
 from ganarena.networks import DCGANDiscriminator, DCGANGenerator
+from ganarena.networks.compilation import compiled
 from ganarena.training import train
 
 from .helpers import FAST, column, read_metrics
@@ -180,11 +181,5 @@ def test_data_on_device_without_a_gan_data_module_says_what_it_needs() -> None:
 def test_compile_names_an_inductor_mode_or_a_backend(monkeypatch, setting, expected) -> None:
     calls = []
     monkeypatch.setattr(torch, "compile", lambda network, **options: calls.append(options))
-    adam = functools.partial(torch.optim.Adam, lr=2e-4)
-    shape = (1, 8, 8)
-    module = GANModule(
-        DCGANGenerator(shape), DCGANDiscriminator(shape), NonSaturating(), adam, adam,
-        compile_networks=setting,
-    )  # fmt: skip
-    module._compiled(module.generator)
+    compiled(DCGANGenerator((1, 8, 8)), setting)
     assert calls == [expected]

@@ -34,6 +34,9 @@ from ganarena.data import (
     ring_means,
 )
 from ganarena.errors import GanArenaError
+from ganarena.training import train
+
+from .helpers import FAST, column, read_metrics
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "data"
 
@@ -294,14 +297,23 @@ def test_corrupt_idx_file_is_named(tmp_path: Path):
         MNISTDataModule(root=str(tmp_path), batch_size=2).setup("fit")
 
 
-def test_cifar10_loads_python_batches(tmp_path: Path):
-    folder = tmp_path / "cifar-10-batches-py"
-    folder.mkdir()
+CIFAR10_BATCHES = [f"data_batch_{index}" for index in range(1, 6)] + ["test_batch"]
+
+
+def fake_cifar10(folder: Path, count: int) -> list[np.ndarray]:
+    """CIFAR-10's python batches as its tarball extracts them: dicts of (count, 3072) uint8
+    rows, red then green then blue planes, and a label list; batch i is labelled i."""
+    folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
-    rows = [rng.integers(0, 256, (6, 3072), dtype=np.uint8) for _ in range(5)]
-    for index, batch_rows in enumerate(rows, start=1):
-        batch = {"data": batch_rows, "labels": [index] * 6}
-        (folder / f"data_batch_{index}").write_bytes(pickle.dumps(batch))
+    rows = [rng.integers(0, 256, (count, 3072), dtype=np.uint8) for _ in CIFAR10_BATCHES]
+    for index, (name, batch_rows) in enumerate(zip(CIFAR10_BATCHES, rows, strict=True), 1):
+        batch = {"data": batch_rows, "labels": [index % 10] * count}
+        (folder / name).write_bytes(pickle.dumps(batch))
+    return rows
+
+
+def test_cifar10_loads_python_batches(tmp_path: Path):
+    rows = fake_cifar10(tmp_path / "cifar-10-batches-py", 6)
     datamodule = CIFAR10DataModule(root=str(tmp_path), batch_size=10)
     assert datamodule.sample_shape == (3, 32, 32) and datamodule.num_classes == 10
     assert_image_batch(first_batch(datamodule), datamodule)
@@ -314,6 +326,47 @@ def test_missing_cifar10_offline(tmp_path: Path, offline: None):
     with pytest.raises(GanArenaError) as excinfo:
         CIFAR10DataModule(root=str(tmp_path)).prepare_data()
     assert str(tmp_path / "cifar-10-batches-py") in one_line_error(excinfo)
+
+
+# The image sets end to end: `python src/train.py data=NAME` offline, from stand-ins laid out as
+# the downloads are, with the networks the data chooses (docs/data.md), metrics included.
+STAND_INS = {
+    "fashion_mnist": lambda data_dir: fake_mnist(data_dir / "FashionMNIST" / "raw", "train", 64),
+    "cifar10": lambda data_dir: fake_cifar10(data_dir / "cifar-10-batches-py", 16),
+}
+RECOMMENDED = {
+    "fashion_mnist": ("compact", "ganarena.networks.InfoGANGenerator"),
+    "cifar10": ("sndcgan", "ganarena.networks.StandardCNNGenerator"),
+}
+
+
+@pytest.mark.parametrize("data", sorted(STAND_INS))
+def test_image_set_trains_offline_from_its_download_layout(compose_config, tmp_path, offline, data):
+    run = tmp_path / "run"
+    STAND_INS[data](run / "data")  # compose_config's paths.data_dir
+    cfg = compose_config(*FAST, f"data={data}", "data.batch_size=16", output_dir=run)
+    model, generator = RECOMMENDED[data]
+    assert cfg.model.generator._target_ == generator, f"data={data} should choose model={model}"
+    train(cfg)
+    rows = read_metrics(run)
+    assert [int(row["step"]) for row in rows] == [1, 2, 3, 4]
+    assert all(np.isfinite(float(row["train/loss_d"])) for row in rows)
+    assert np.isfinite(column(rows, "val/fid")[-1])  # the domain classifier, trained on the spot
+    assert (run / "checkpoints" / "last.ckpt").is_file() and list((run / "samples").glob("*.png"))
+
+
+MISSING = [("fashion_mnist", "FashionMNIST/raw"), ("cifar10", "cifar-10-batches-py")]
+
+
+@pytest.mark.parametrize(("data", "folder"), MISSING)
+def test_image_set_without_its_files_stops_in_one_line(
+    compose_config, tmp_path, offline, data, folder
+):
+    with pytest.raises(GanArenaError) as excinfo:
+        train(compose_config(*FAST, f"data={data}", output_dir=tmp_path / "run"))
+    message = one_line_error(excinfo)
+    assert str(tmp_path / "run" / "data" / folder) in message
+    assert "could not be downloaded" in message
 
 
 def test_celeba_streams_centre_cropped_faces(tmp_path: Path):

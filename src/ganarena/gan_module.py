@@ -36,6 +36,7 @@ from ganarena.logger_rows import LoggerRows
 from ganarena.loggers import forget_rows_after
 from ganarena.losses import GANLoss, Latents
 from ganarena.networks.averaging import GeneratorAverage
+from ganarena.networks.compilation import compiled
 from ganarena.networks.modes import eval_mode, frozen
 from ganarena.options import require_int
 from ganarena.run_length import ends_fit, planned_training_steps
@@ -43,9 +44,6 @@ from ganarena.schedules import Constant, LearningRateSchedule
 from ganarena.seeding import seed_draws, step_seed
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
-#: `compile` values that name a mode of torch's default compiler (inductor) rather than a
-#: backend: `reduce-overhead` replays each compiled graph as a CUDA graph.
-INDUCTOR_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 def critic_of(
@@ -114,9 +112,8 @@ class GANModule(pl.LightningModule):
         self.generator_average = (
             None if ema_decay is None else GeneratorAverage(generator, ema_decay)
         )
-        #: GPU fast paths: torch.compile G and D for the adversarial passes (True: inductor,
-        #: one of INDUCTOR_MODES, or a backend's name), NHWC memory, in-memory data kept on
-        #: the device.
+        #: GPU fast paths: G and D compiled for the adversarial passes (`compiled`), NHWC
+        #: memory, in-memory data kept on the device.
         self.compile_networks = compile_networks
         self.channels_last = channels_last
         self.data_on_device = data_on_device
@@ -201,7 +198,11 @@ class GANModule(pl.LightningModule):
         """A resumed run's logger rows continue from the step it resumes at; the run's length
         is known now (the data is set up), for the learning-rate schedule."""
         forget_rows_after(self.trainer.loggers, self.training_steps)
-        self.adversarial = (self._compiled(self.generator), self._compiled(self.discriminator))
+        setting = self.compile_networks
+        self.adversarial = (
+            compiled(self.generator, setting),
+            compiled(self.discriminator, setting),
+        )
         self.planned_steps = planned_training_steps(self.trainer, self.loss.n_critic)
         if self.lr_schedule is not None and self.planned_steps is None:
             raise GanArenaError(
@@ -268,16 +269,6 @@ class GANModule(pl.LightningModule):
                 group["lr"] = lr * self.learning_rate_factor
 
     # -- the two games --------------------------------------------------------------------------
-    def _compiled(self, network: nn.Module) -> Callable[..., Tensor]:
-        """`network` compiled when `compile_networks` is set (else itself). Freezing the other
-        network happens outside the compiled region: dynamo keeps one graph per state."""
-        setting = self.compile_networks
-        if not setting:
-            return network
-        if setting is True or setting in INDUCTOR_MODES:
-            return torch.compile(network, mode=None if setting is True else setting)
-        return torch.compile(network, backend=str(setting))
-
     def score(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """D's scores of `x` (augmented, when D's inputs are) and, for AC-GAN, its class
         logits (through the eager D, which has the class head)."""
