@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import re
@@ -202,7 +203,9 @@ def keep_grid(run: Path, grids: Path, setting: str, seed: int) -> None:
         (run / "samples").glob("step_*.png"), key=lambda p: int(p.stem.split("_")[-1])
     )
     if pictures:
-        name = re.sub(r"[^A-Za-z0-9.,_-]+", "-", "_".join(setting.split()))[:120] or "default"
+        name = re.sub(r"[^A-Za-z0-9.,_-]+", "-", "_".join(setting.split())) or "default"
+        if len(name) > 100:  # file names stop at 255 bytes: a readable head and a digest
+            name = f"{name[:80]}-{hashlib.sha1(setting.encode()).hexdigest()[:10]}"
         grids.mkdir(parents=True, exist_ok=True)
         shutil.copy(pictures[-1], grids / f"{name}_seed{seed}_{pictures[-1].name}")
 

@@ -15,7 +15,7 @@ from ganarena.report import make_report, rank
 from ganarena.report import statistics as st
 from ganarena.report.job import summary_table
 from ganarena.report.ranking import outcomes
-from ganarena.report.runs import Run
+from ganarena.report.runs import Run, run_directories
 from ganarena.report.summary import Row, Table
 from ganarena.report.verdict import verdict
 
@@ -232,6 +232,18 @@ def test_the_report_opens_with_its_verdict_and_carries_tiers_for_scripts(tmp_pat
     low, high = standings["lsgan"]["ci95"]
     assert 1.0 < low < 3.5 < high < 6.0
     assert table["rows"][1]["finished_share"] == pytest.approx(6 / 7)
+
+
+def test_a_study_with_numbered_jobs_and_named_reruns_reports_every_run(tmp_path) -> None:
+    """Reruns kept beside a multirun's jobs ("a0" beside "0", "10") are found, in order."""
+    study = tmp_path / "study"
+    for folder, seed in [("10", 3), ("2", 2), ("a0", 4), ("0", 1)]:
+        write_run(study / folder, "lsgan", seed, float(seed))
+    assert [p.name for p in run_directories(study)] == ["a0", "0", "2", "10"]
+    make_report(OmegaConf.create({"study_dir": str(study), "wandb": False}))
+    markdown = (study / "report.md").read_text()
+    assert "4 runs (4 finished)" in markdown
+    assert all(f"| `study/{folder}` | `lsgan` |" in markdown for folder in ["a0", "0", "2", "10"])
 
 
 def test_a_search_reports_its_budget_curve_with_an_interval(tmp_path) -> None:

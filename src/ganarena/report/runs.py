@@ -119,7 +119,12 @@ def run_directories(study_dir: Path) -> list[Path]:
     """Job folders under `study_dir`: those with a run.json, and Hydra jobs without one."""
     found = {path.parent for path in study_dir.rglob(RUN_FILE)}
     found |= {path.parent for path in study_dir.rglob(".hydra") if path.is_dir()}
-    return sorted(found, key=lambda path: [int(p) if p.isdigit() else p for p in path.parts])
+    return sorted(found, key=natural_order)
+
+
+def natural_order(path: Path) -> list[tuple[int, str]]:
+    """Sort key: job 2 before job 10, and numbered folders beside named ones ("a0", "10")."""
+    return [(int(part), "") if part.isdigit() else (-1, part) for part in path.parts]
 
 
 def find_runs(study_dirs: Iterable[Path], warnings: list[str]) -> list[Run]:
