@@ -210,9 +210,10 @@ def keep_grid(run: Path, grids: Path, setting: str, seed: int) -> None:
         shutil.copy(pictures[-1], grids / f"{name}_seed{seed}_{pictures[-1].name}")
 
 
-def label(setting: str) -> str:
-    """A row's name: its overrides, or the default run (`--settings ""`)."""
-    return f"`{setting}`" if setting else "the default run (`python src/train.py`)"
+def label(setting: str, bench: Bench) -> str:
+    """A row's name: its overrides, or the data's default run (`--settings ""`)."""
+    command = " ".join(["python src/train.py", *bench.overrides[:2]])  # no machine's paths
+    return f"`{setting}`" if setting else f"the default run (`{command}`)"
 
 
 def mean_std(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
@@ -249,10 +250,10 @@ def table(bench: Bench, args: argparse.Namespace, settings: list[str], records: 
         runs = [r for r in records if r["setting"] == setting]
         if not runs:
             failures = failed.count(setting)
-            lines.append(f"| {label(setting)} | failed ({failures} runs) | – | – | – | – |")
+            lines.append(f"| {label(setting, bench)} | failed ({failures} runs) | – | – | – | – |")
             continue
         lines.append(
-            f"| {label(setting)} | {mean_std([r['accepted'] for r in runs], 100)} | "
+            f"| {label(setting, bench)} | {mean_std([r['accepted'] for r in runs], 100)} | "
             f"{mean_std([r['precision'] for r in runs], digits=2)} | "
             f"{mean_std([r['recall'] for r in runs], digits=2)} | "
             f"{mean_std([r['fid'] for r in runs], digits=2)} | "

@@ -63,8 +63,11 @@ def test_two_dimensional_data_switches_to_the_points_networks(compose_config) ->
     assert plain.model.generator.latent_dim == 16 and plain.model.ema_decay is None
     digits = "ganarena.networks.InfoGANGenerator"  # model=compact: digits.yaml picks it
     assert compose_config().model.generator._target_ == digits
+    mnist = compose_config("data=mnist")  # model=compact, and configs/tuned/mnist_compact_adam
+    assert mnist.model.generator._target_ == digits and mnist.model.discriminator.hidden_dim == 512
+    assert mnist.optimizer.generator.lr == 2e-3 and mnist.train_steps == 14000
     dcgan = "ganarena.networks.DCGANGenerator"
-    assert compose_config("data=mnist").model.generator._target_ == dcgan
+    assert compose_config("data=mnist", "model=dcgan").model.generator._target_ == dcgan
 
 
 def test_the_strategy_is_written_in_the_trainer_configs(compose_config) -> None:

@@ -335,8 +335,8 @@ STAND_INS = {
     "cifar10": lambda data_dir: fake_cifar10(data_dir / "cifar-10-batches-py", 16),
 }
 RECOMMENDED = {
-    "fashion_mnist": ("compact", "ganarena.networks.InfoGANGenerator"),
-    "cifar10": ("sndcgan", "ganarena.networks.StandardCNNGenerator"),
+    "fashion_mnist": ("infogan", "ganarena.networks.InfoGANDiscriminator"),
+    "cifar10": ("sndcgan", "ganarena.networks.StandardCNNDiscriminator"),
 }
 
 
@@ -345,8 +345,8 @@ def test_image_set_trains_offline_from_its_download_layout(compose_config, tmp_p
     run = tmp_path / "run"
     STAND_INS[data](run / "data")  # compose_config's paths.data_dir
     cfg = compose_config(*FAST, f"data={data}", "data.batch_size=16", output_dir=run)
-    model, generator = RECOMMENDED[data]
-    assert cfg.model.generator._target_ == generator, f"data={data} should choose model={model}"
+    model, discriminator = RECOMMENDED[data]
+    assert cfg.model.discriminator._target_ == discriminator, f"data={data} should pick {model}"
     train(cfg)
     rows = read_metrics(run)
     assert [int(row["step"]) for row in rows] == [1, 2, 3, 4]
