@@ -186,6 +186,19 @@ def test_kill_term_then_the_printed_command_finishes_the_run_as_if_never_stopped
     assert largest_difference(last(whole), last(killed)) == (0.0, TENSORS)
 
 
+def test_after_a_fit_sigterm_does_what_it_did_before(compose_config, tmp_path) -> None:
+    """The run takes SIGTERM over while it trains (to stop every rank at one step); after the
+    fit a SIGTERM reaches the handler that was there before (here the test's own)."""
+    received: list[int] = []
+    before = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        train(compose_config(*FAST, output_dir=tmp_path / "run"))
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert received == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 # --- SLURM through submitit's local executor ---------------------------------------------------
 
 

@@ -9,10 +9,12 @@ requeues the job, after the checkpoint is on disk). Each write goes to a tempora
 is renamed over `last.ckpt`, so a kill during the write leaves the previous one intact.
 
 Under DDP the ranks agree on every decision (one small all-reduce per training step), since
-saving is a collective and every rank must stop at the same step. A SIGTERM that Lightning
-acts on first (it checks for one after every batch, and under DDP broadcasts rank 0's before
-every batch) ends the fit with its `SIGTERMException` at a step boundary: the checkpoint is
-written then, in `on_exception`.
+saving is a collective and every rank must stop at the same step. From the first training
+step SIGTERM is taken here too, in place of Lightning's handler: that one broadcasts inside
+the signal handler, where the broadcast can meet another collective of the other rank (a
+gradient all-reduce) and leave both waiting for ever. (Lightning puts its handler back when
+the fit ends.) A SIGTERM before the first step, which Lightning acts on, ends the fit with
+its `SIGTERMException`: the checkpoint is written then, in `on_exception`.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ class LastCheckpoint(pl.Callback):
         self._last_save = time.monotonic()
         self._stop_signal: int | None = None
         self._previous_handlers: dict[int, Any] = {}
+        #: SIGTERM's handler before this callback took it (Lightning's), for `teardown`.
+        self._sigterm_before: Any = signal.SIG_DFL
         #: The device the ranks agree on their decisions through; None in one process.
         self._ranks: torch.device | None = None
         #: Why the fit stopped, when Lightning stopped it for a SIGTERM (`on_exception`).
@@ -104,6 +108,8 @@ class LastCheckpoint(pl.Callback):
         for signum, handler in self._previous_handlers.items():
             signal.signal(signum, handler)
         self._previous_handlers = {}
+        if signal.getsignal(signal.SIGTERM) == self._request_stop:  # not restored by Lightning
+            signal.signal(signal.SIGTERM, self._sigterm_before)
 
     # -- when to save ----------------------------------------------------------------------
     def _decide(self, trainer: pl.Trainer, step: int) -> tuple[bool, bool]:
@@ -118,6 +124,10 @@ class LastCheckpoint(pl.Callback):
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
         self._ranks = trainer.strategy.root_device if distributed() else None
+        if threading.current_thread() is threading.main_thread():
+            # after Lightning's own (installed after `setup`); its teardown restores the one
+            # from before the fit
+            self._sigterm_before = signal.signal(signal.SIGTERM, self._request_stop)
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: GANModule, outputs: Any, batch: Any, batch_idx: int
