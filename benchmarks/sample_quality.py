@@ -212,7 +212,8 @@ def keep_grid(run: Path, grids: Path, setting: str, seed: int) -> None:
 
 def label(setting: str, bench: Bench) -> str:
     """A row's name: its overrides, or the data's default run (`--settings ""`)."""
-    command = " ".join(["python src/train.py", *bench.overrides[:2]])  # no machine's paths
+    shared = [o for o in bench.overrides if not o.startswith("paths.")]  # no machine's paths
+    command = " ".join(["python src/train.py", *shared])
     return f"`{setting}`" if setting else f"the default run (`{command}`)"
 
 

@@ -74,8 +74,6 @@ class LastCheckpoint(pl.Callback):
         self._last_save = time.monotonic()
         self._stop_signal: int | None = None
         self._previous_handlers: dict[int, Any] = {}
-        #: SIGTERM's handler before this callback took it (Lightning's), for `teardown`.
-        self._sigterm_before: Any = signal.SIG_DFL
         #: The device the ranks agree on their decisions through; None in one process.
         self._ranks: torch.device | None = None
         #: Why the fit stopped, when Lightning stopped it for a SIGTERM (`on_exception`).
@@ -106,10 +104,9 @@ class LastCheckpoint(pl.Callback):
 
     def teardown(self, trainer: pl.Trainer, pl_module: GANModule, stage: str) -> None:
         for signum, handler in self._previous_handlers.items():
-            signal.signal(signum, handler)
+            if signal.getsignal(signum) == self._request_stop:  # Lightning restores SIGTERM's
+                signal.signal(signum, handler)
         self._previous_handlers = {}
-        if signal.getsignal(signal.SIGTERM) == self._request_stop:  # not restored by Lightning
-            signal.signal(signal.SIGTERM, self._sigterm_before)
 
     # -- when to save ----------------------------------------------------------------------
     def _decide(self, trainer: pl.Trainer, step: int) -> tuple[bool, bool]:
@@ -125,9 +122,7 @@ class LastCheckpoint(pl.Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
         self._ranks = trainer.strategy.root_device if distributed() else None
         if threading.current_thread() is threading.main_thread():
-            # after Lightning's own (installed after `setup`); its teardown restores the one
-            # from before the fit
-            self._sigterm_before = signal.signal(signal.SIGTERM, self._request_stop)
+            self._catch(signal.SIGTERM)  # here: Lightning installs its own after `setup`
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: GANModule, outputs: Any, batch: Any, batch_idx: int
