@@ -65,7 +65,9 @@ def test_two_dimensional_data_switches_to_the_points_networks(compose_config) ->
     assert compose_config().model.generator._target_ == digits
     mnist = compose_config("data=mnist")  # model=compact, and configs/tuned/mnist_compact_adam
     assert mnist.model.generator._target_ == digits and mnist.model.discriminator.hidden_dim == 512
-    assert mnist.optimizer.generator.lr == 2e-3 and mnist.train_steps == 14000
+    assert mnist.optimizer.generator.lr == 2e-3 and mnist.train_steps == 12000
+    assert mnist.data.batch_size == 128  # the command line still wins:
+    assert compose_config("data=mnist", "data.batch_size=32").data.batch_size == 32
     dcgan = "ganarena.networks.DCGANGenerator"
     assert compose_config("data=mnist", "model=dcgan").model.generator._target_ == dcgan
 
