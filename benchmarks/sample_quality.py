@@ -218,9 +218,11 @@ def label(setting: str, bench: Bench) -> str:
 
 
 def mean_std(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
+    """Mean ± standard deviation over seeds; one seed has no spread to show."""
     mean = statistics.fmean(values) * scale
-    std = (statistics.stdev(values) if len(values) > 1 else 0.0) * scale
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {statistics.stdev(values) * scale:.{digits}f}"
 
 
 def reference_rows(bench: Bench) -> dict[str, dict[str, float]]:
@@ -235,9 +237,10 @@ def table(bench: Bench, args: argparse.Namespace, settings: list[str], records: 
           failed: list[str]) -> list[str]:  # fmt: skip
     """The results as markdown: the protocol, the reference rows, then one row per setting."""
     every_run = " ".join(args.overrides) or "the defaults"
+    seeds = ", ".join(map(str, args.seeds))
+    over = f"Mean ± std over seeds {seeds}." if len(args.seeds) > 1 else f"Seed {seeds}."
     lines = [
-        f"{bench.protocol} Mean ± std over seeds {', '.join(map(str, args.seeds))}. Every run: "
-        f"`{every_run}`.",
+        f"{bench.protocol} {over} Every run: `{every_run}`.",
         "",
         "| samples | % accepted by the judge | precision | recall | FID | run, s |",
         "|---|---|---|---|---|---|",
