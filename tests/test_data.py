@@ -6,7 +6,6 @@ import gzip
 import inspect
 import math
 import pickle
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +32,7 @@ from ganarena.data import (
     grid_means,
     ring_means,
 )
+from ganarena.data.idx_format import read_idx, write_idx
 from ganarena.errors import GanArenaError
 from ganarena.training import train
 
@@ -228,16 +228,6 @@ def test_in_memory_dataset_without_labels_gives_minus_one():
 # --- torchvision sets -----------------------------------------------------------------------
 
 
-def write_idx(path: Path, array: np.ndarray) -> None:
-    """IDX: 0, 0, type 0x08 (uint8), ndim, then big-endian int32 dims, then the bytes."""
-    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}i", *array.shape)
-    data = header + array.astype(np.uint8).tobytes()
-    if path.suffix == ".gz":
-        path.write_bytes(gzip.compress(data))
-    else:
-        path.write_bytes(data)
-
-
 def fake_mnist(raw_dir: Path, prefix: str, count: int, suffix: str = ".gz") -> np.ndarray:
     raw_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
@@ -246,6 +236,17 @@ def fake_mnist(raw_dir: Path, prefix: str, count: int, suffix: str = ".gz") -> n
     write_idx(raw_dir / f"{prefix}-images-idx3-ubyte{suffix}", images)
     write_idx(raw_dir / f"{prefix}-labels-idx1-ubyte{suffix}", np.arange(count) % 10)
     return images
+
+
+def test_idx_writer_writes_the_download_format_byte_for_byte(tmp_path: Path):
+    """MNIST's layout: 0, 0, 0x08 (uint8), ndim, big-endian int32 sizes, then the bytes."""
+    array = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    write_idx(tmp_path / "a-idx2-ubyte", array)
+    write_idx(tmp_path / "a-idx2-ubyte.gz", array)
+    expected = bytes([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 0, 1, 2, 3, 4, 5])
+    assert (tmp_path / "a-idx2-ubyte").read_bytes() == expected
+    assert gzip.decompress((tmp_path / "a-idx2-ubyte.gz").read_bytes()) == expected
+    assert np.array_equal(read_idx(tmp_path / "a-idx2-ubyte.gz"), array)
 
 
 def test_mnist_loads_gzipped_idx_files(tmp_path: Path, offline: None):

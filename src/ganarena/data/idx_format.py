@@ -1,4 +1,4 @@
-"""Reader for the IDX files of MNIST and Fashion-MNIST, plain or gzipped.
+"""Reader and writer for the IDX files of MNIST and Fashion-MNIST, plain or gzipped.
 
 Reading the files directly (instead of through torchvision's class) accepts the `.gz` files as a
 user copies them and needs only the files of the split in use.
@@ -7,6 +7,7 @@ user copies them and needs only the files of the split in use.
 from __future__ import annotations
 
 import gzip
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,13 @@ def read_idx(path: Path) -> np.ndarray:
     if data.size != int(np.prod(shape)):
         raise _corrupt(path, f"header says {shape} but holds {data.size} values")
     return data.reshape(shape)
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """An array as a uint8 IDX file, gzipped when the name ends in `.gz` (as downloads are)."""
+    header = bytes([0, 0, UNSIGNED_BYTE_CODE, array.ndim])
+    data = header + struct.pack(f">{array.ndim}i", *array.shape) + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
 
 
 def _corrupt(path: Path, reason: str) -> GanArenaError:
