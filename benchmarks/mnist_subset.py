@@ -18,10 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
+from ganarena.data import MNISTDataModule
 from ganarena.data.idx_format import read_idx, write_idx
+from ganarena.errors import GanArenaError
+from ganarena.metrics.feature_bank import REAL_SPLIT
 
 REPO = Path(__file__).resolve().parent.parent
-FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+
+def as_copied(datamodule: MNISTDataModule, name: str) -> Path:
+    """The split's file as the user copied it: gzipped, as downloaded, or not."""
+    gzipped = datamodule.data_dir / f"{name}.gz"
+    return gzipped if gzipped.is_file() else datamodule.data_dir / name
 
 
 def main() -> None:
@@ -31,18 +39,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="which digits (a permutation)")
     parser.add_argument("--out", type=Path, required=True, help="the subset's root")
     args = parser.parse_args()
-    raw = args.data_dir / "MNIST" / "raw"
-    if not all((raw / name).is_file() for name in FILES):
-        raise SystemExit(f"MNIST's test files are not in {raw}: copy {' and '.join(FILES)} there")
-    keep = np.sort(np.random.default_rng(args.seed).permutation(10_000)[: args.count])
-    out = args.out / "MNIST" / "raw"
-    out.mkdir(parents=True, exist_ok=True)
-    for name in FILES:
-        write_idx(out / name, read_idx(raw / name)[keep])
-    print(f"{args.count} of the 10,000 test digits (seed {args.seed}) in {out}; afterwards delete")
-    print(
-        f"{args.data_dir / 'fid_stats'}/mnist-test-28-train-{args.count}-*: FID's cached reference"
-    )
+    test_set = MNISTDataModule(root=str(args.data_dir), download=False, train=False)
+    subset = MNISTDataModule(root=str(args.out), download=False, train=False)
+    try:
+        test_set.prepare_data()  # the one-line error of a training run when the files are missing
+    except GanArenaError as error:
+        raise SystemExit(str(error)) from None
+    files = [as_copied(test_set, name) for name in test_set.split_files]  # images, labels
+    arrays = [read_idx(file) for file in files]
+    keep = np.sort(np.random.default_rng(args.seed).permutation(len(arrays[0]))[: args.count])
+    subset.data_dir.mkdir(parents=True, exist_ok=True)
+    for file, array in zip(files, arrays, strict=True):
+        write_idx(subset.data_dir / file.name, array[keep])
+    cache = args.data_dir / "fid_stats" / f"{subset.name}-{REAL_SPLIT}-{args.count}-*"
+    print(f"{args.count} test digits (seed {args.seed}) in {subset.data_dir}; afterwards delete")
+    print(f"{cache}: FID's cached real features, keyed by name, not by these files")
 
 
 if __name__ == "__main__":
